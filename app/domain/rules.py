@@ -1,0 +1,61 @@
+"""Which items a case gets and which materials each item needs, from the rules and
+requirements that administrators maintain as data (SPEC "Which items a case gets")."""
+
+from dataclasses import dataclass
+
+IN_SCOPE_CIRCUMSTANCES = ("in_hospital", "outside_hospital", "en_route", "unnatural")
+
+
+def items_for(items, fact_codes):
+    """The items a deceased with these facts gets. An item applies when any of its
+    rules matches: a rule without a fact always matches, a rule with one matches when
+    the case has that fact. Items keep their catalogue order."""
+    facts = set(fact_codes)
+    chosen = [
+        item for item in items
+        if any(rule.fact is None or rule.fact.code in facts for rule in item.rules)
+    ]
+    return sorted(chosen, key=lambda item: (item.sort_order, item.code))
+
+
+@dataclass(frozen=True)
+class Need:
+    """One requirement group of an item: any one of ``materials`` satisfies it."""
+
+    item_code: str
+    group_no: int
+    materials: tuple  # of (material_code, form)
+
+    def satisfied_by(self, present_codes):
+        return any(code in present_codes for code, _form in self.materials)
+
+
+def needs_for(item, fact_codes):
+    """The requirement groups of one item for a case with these facts; a requirement
+    with a condition fact applies only when the case has it."""
+    facts = set(fact_codes)
+    groups = {}
+    for req in item.requirements:
+        if req.condition_fact is not None and req.condition_fact.code not in facts:
+            continue
+        groups.setdefault(req.group_no, []).append((req.material.code, req.form))
+    return [Need(item.code, g, tuple(mats)) for g, mats in sorted(groups.items())]
+
+
+def material_checklist(items, fact_codes):
+    """The single checklist of a case: each material once, with the forms asked for
+    (原件 checked at the window and/or 扫描件 shared) and the items that need it."""
+    checklist = {}
+    for item in items:
+        for need in needs_for(item, fact_codes):
+            for code, form in need.materials:
+                entry = checklist.setdefault(code, {"forms": set(), "items": []})
+                entry["forms"].add(form)
+                if item.code not in entry["items"]:
+                    entry["items"].append(item.code)
+    return checklist
+
+
+def is_ready(item, fact_codes, present_codes):
+    """A task is ready once every requirement group of its item is satisfied."""
+    return all(need.satisfied_by(present_codes) for need in needs_for(item, fact_codes))

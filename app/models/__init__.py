@@ -1,0 +1,28 @@
+"""The domain's tables. Every model subclasses FAB's ``Model`` so that one metadata
+(and one Alembic history) holds both our tables and FAB's security tables."""
+
+from app.models.audit import AuditLog
+from app.models.calendar import CalendarDay
+from app.models.case import Case, CaseMaterial, CaseNumberSequence, Task, case_fact
+from app.models.catalogue import Fact, Item, Material, Requirement, Rule
+from app.models.org import Department, Region
+from app.models.user import DepartmentUser, user_department
+
+__all__ = [
+    "AuditLog",
+    "CalendarDay",
+    "Case",
+    "CaseMaterial",
+    "CaseNumberSequence",
+    "Department",
+    "DepartmentUser",
+    "Fact",
+    "Item",
+    "Material",
+    "Region",
+    "Requirement",
+    "Rule",
+    "Task",
+    "case_fact",
+    "user_department",
+]

@@ -1,0 +1,160 @@
+"""Cases (one per deceased), their tasks (one per item) and their materials."""
+
+import datetime
+
+from flask_appbuilder import Model
+from sqlalchemy import (
+    Boolean,
+    Column,
+    Date,
+    DateTime,
+    ForeignKey,
+    Index,
+    Integer,
+    Numeric,
+    String,
+    Table,
+    Text,
+)
+from sqlalchemy.orm import relationship
+
+# Case states (SPEC "One chain").
+CASE_REGISTERED = "registered"
+CASE_IN_PROGRESS = "in_progress"
+CASE_COMPLETED = "completed"
+CASE_CANCELLED = "cancelled"
+CASE_STATES = (CASE_REGISTERED, CASE_IN_PROGRESS, CASE_COMPLETED, CASE_CANCELLED)
+
+# Task states.
+WAITING = "waiting"
+READY = "ready"
+ACCEPTED = "accepted"
+SUPPLEMENT_REQUESTED = "supplement_requested"
+COMPLETED = "completed"
+REJECTED = "rejected"
+TASK_STATES = (WAITING, READY, ACCEPTED, SUPPLEMENT_REQUESTED, COMPLETED, REJECTED)
+
+CIRCUMSTANCES = ("in_hospital", "outside_hospital", "en_route", "unnatural")
+
+
+def utcnow():
+    return datetime.datetime.now(datetime.UTC).replace(tzinfo=None)
+
+
+case_fact = Table(
+    "case_fact",
+    Model.metadata,
+    Column("case_id", Integer, ForeignKey("case.id", ondelete="CASCADE"), primary_key=True),
+    Column("fact_id", Integer, ForeignKey("fact.id"), primary_key=True),
+)
+
+
+class Case(Model):
+    __tablename__ = "case"
+    __table_args__ = (
+        Index("ix_case_region_registered", "region_id", "registered_at"),
+        Index("ix_case_status_registered", "status", "registered_at"),
+    )
+
+    id = Column(Integer, primary_key=True)
+    case_no = Column(String(32), unique=True, nullable=False)
+    region_id = Column(Integer, ForeignKey("region.id"), nullable=False)
+    region = relationship("Region")
+    # The department that took the application: the funeral home's window.
+    department_id = Column(Integer, ForeignKey("department.id"), nullable=False, index=True)
+    department = relationship("Department")
+    status = Column(String(16), nullable=False, default=CASE_REGISTERED)
+
+    deceased_name = Column(String(64), nullable=False, index=True)
+    deceased_id_number = Column(String(18), nullable=False, index=True)
+    deceased_gender = Column(String(8))
+    hukou_local = Column(Boolean, nullable=False, default=True)
+    hukou_address = Column(String(256))
+    death_date = Column(Date, nullable=False)
+    death_circumstance = Column(String(32), nullable=False)
+    death_certificate_no = Column(String(64))
+
+    applicant_name = Column(String(64), nullable=False)
+    applicant_id_number = Column(String(18), nullable=False)
+    applicant_phone = Column(String(20), nullable=False)
+    applicant_relationship = Column(String(32))
+
+    registered_at = Column(DateTime, nullable=False, default=utcnow)
+    registered_by_id = Column(Integer, ForeignKey("ab_user.id"))
+    registered_by = relationship("DepartmentUser", foreign_keys=[registered_by_id])
+    completed_at = Column(DateTime)
+    cancel_reason = Column(Text)
+
+    facts = relationship("Fact", secondary=case_fact, lazy="selectin")
+    tasks = relationship("Task", back_populates="case", order_by="Task.id")
+    materials = relationship("CaseMaterial", back_populates="case", order_by="CaseMaterial.id")
+
+    def __repr__(self):
+        return self.case_no
+
+
+class Task(Model):
+    """One item of one case, handled by one department."""
+
+    __tablename__ = "task"
+    __table_args__ = (
+        # The department work queue: its tasks by state, ordered by deadline.
+        Index("ix_task_department_status_deadline", "department_id", "status", "deadline"),
+        Index("ix_task_department_deadline", "department_id", "deadline"),
+        Index("ix_task_status_deadline", "status", "deadline"),
+    )
+
+    id = Column(Integer, primary_key=True)
+    case_id = Column(Integer, ForeignKey("case.id", ondelete="CASCADE"), nullable=False, index=True)
+    case = relationship("Case", back_populates="tasks")
+    item_id = Column(Integer, ForeignKey("item.id"), nullable=False, index=True)
+    item = relationship("Item")
+    department_id = Column(Integer, ForeignKey("department.id"), nullable=False)
+    department = relationship("Department")
+    status = Column(String(24), nullable=False, default=WAITING)
+    created_at = Column(DateTime, nullable=False, default=utcnow)
+    ready_at = Column(DateTime)
+    deadline = Column(Date)
+    accepted_at = Column(DateTime)
+    finished_at = Column(DateTime)
+    result_note = Column(Text)
+    payout_amount = Column(Numeric(12, 2))
+    payout_expected_date = Column(Date)
+    version = Column(Integer, nullable=False, default=1)
+
+    __mapper_args__ = {"version_id_col": version}
+
+    def __repr__(self):
+        return f"{self.case.case_no if self.case else ''} {self.item.code if self.item else ''}"
+
+
+class CaseMaterial(Model):
+    """A material collected once for a case: an original checked at the window and/or
+    a scan stored outside any served folder."""
+
+    __tablename__ = "case_material"
+
+    id = Column(Integer, primary_key=True)
+    case_id = Column(Integer, ForeignKey("case.id", ondelete="CASCADE"), nullable=False, index=True)
+    case = relationship("Case", back_populates="materials")
+    material_id = Column(Integer, ForeignKey("material.id"), nullable=False, index=True)
+    material = relationship("Material")
+    original_checked = Column(Boolean, nullable=False, default=False)
+    stored_name = Column(String(64))
+    original_filename = Column(String(256))
+    content_type = Column(String(64))
+    size = Column(Integer)
+    sha256 = Column(String(64))
+    added_at = Column(DateTime, nullable=False, default=utcnow)
+    added_by_id = Column(Integer, ForeignKey("ab_user.id"))
+
+
+class CaseNumberSequence(Model):
+    """The last case number given per region and year. Allocation locks this row, so two
+    clerks saving at the same moment get distinct numbers."""
+
+    __tablename__ = "case_number_sequence"
+
+    region_id = Column(Integer, ForeignKey("region.id"), primary_key=True)
+    year = Column(Integer, primary_key=True, autoincrement=False)
+    last_number = Column(Integer, nullable=False, default=0)

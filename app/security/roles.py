@@ -1,0 +1,63 @@
+"""Roles as data. Each role lists (view-menu regex, permission regex) pairs that FAB
+checks as built-in roles, and a scope kind that decides which rows the role sees.
+
+View and API names are the class names of ``app/views``; FAB's permission names are
+``can_list``, ``can_show``, ``can_add``, ``can_edit``, ``can_delete`` (screens),
+``can_get`` (REST reads) and ``menu_access``.
+"""
+
+ADMIN = "Admin"
+WINDOW = "Window"
+CLERK = "Clerk"
+CERT_ISSUER = "CertIssuer"
+SUPERVISOR = "Supervisor"
+MANAGER = "Manager"
+
+# Scope kinds: what part of the data a role's holder sees.
+SCOPE_ALL = "all"  # everything (administrators)
+SCOPE_REGION = "region"  # the subtree of the regions of the user's departments, read-only
+SCOPE_DEPARTMENT = "department"  # the rows of the user's own departments
+
+# Every signed-in user may see and edit their own profile and switch the language.
+_SELF_SERVICE = [
+    ["UserDBModelView", "can_userinfo"],
+    ["UserDBModelView", "userinfoedit"],
+    ["ResetMyPasswordView", "can_this_form_(get|post)"],
+    ["UserInfoEditView", "can_this_form_(get|post)"],
+]
+
+_READ_CASES = [
+    ["^CaseView$", "^can_(list|show)$"],
+    ["^TaskView$", "^can_(list|show)$"],
+    ["^(CaseApi|TaskApi)$", "^can_get$"],
+    ["^(Cases|Tasks|Case handling)$", "^menu_access$"],
+]
+
+ROLES = {
+    ADMIN: {"scope": SCOPE_ALL, "permissions": [[".*", ".*"]]},
+    WINDOW: {
+        "scope": SCOPE_DEPARTMENT,
+        "permissions": _SELF_SERVICE
+        + _READ_CASES
+        + [["^CaseView$", "^can_(add|edit)$"]],
+    },
+    CLERK: {"scope": SCOPE_DEPARTMENT, "permissions": _SELF_SERVICE + _READ_CASES},
+    CERT_ISSUER: {"scope": SCOPE_DEPARTMENT, "permissions": list(_SELF_SERVICE)},
+    SUPERVISOR: {
+        "scope": SCOPE_REGION,
+        "permissions": _SELF_SERVICE
+        + _READ_CASES
+        + [["^AuditLogView$", "^can_(list|show)$"], ["^(Audit log|Supervision)$", "^menu_access$"]],
+    },
+    MANAGER: {"scope": SCOPE_REGION, "permissions": _SELF_SERVICE + _READ_CASES},
+}
+
+
+def fab_roles():
+    """The ``FAB_ROLES`` configuration: role name → permission pairs."""
+    return {name: [list(p) for p in role["permissions"]] for name, role in ROLES.items()}
+
+
+def scope_kinds(role_names):
+    """The scope kinds a user with these roles has; unknown roles give nothing."""
+    return {ROLES[name]["scope"] for name in role_names if name in ROLES}

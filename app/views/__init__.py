@@ -1,0 +1,43 @@
+"""Registers every screen and API with Flask-AppBuilder. View names stay English
+(they become permission names); what users read goes through ``label``."""
+
+from flask_babel import lazy_gettext as _l
+
+from app.views.audit import AuditLogView
+from app.views.cases import CaseApi, CaseView, TaskApi, TaskView
+from app.views.catalogue import (
+    CalendarDayView,
+    DepartmentView,
+    FactView,
+    ItemView,
+    MaterialView,
+    RegionView,
+    RequirementView,
+    RuleView,
+)
+
+
+def register_views(appbuilder):
+    handling = {"category": "Case handling", "category_label": _l("Case handling"), "category_icon": "fa-folder-open"}
+    appbuilder.add_view(CaseView, "Cases", label=_l("Cases"), icon="fa-address-card", **handling)
+    appbuilder.add_view(TaskView, "Tasks", label=_l("Tasks"), icon="fa-tasks", **handling)
+
+    catalogue = {"category": "Catalogue", "category_label": _l("Catalogue"), "category_icon": "fa-book"}
+    appbuilder.add_view(ItemView, "Items", label=_l("Items"), icon="fa-list", **catalogue)
+    appbuilder.add_view(MaterialView, "Materials", label=_l("Materials"), icon="fa-file", **catalogue)
+    appbuilder.add_view(RequirementView, "Requirements", label=_l("Material requirements"), icon="fa-paperclip", **catalogue)
+    appbuilder.add_view(FactView, "Facts", label=_l("Facts"), icon="fa-check-square", **catalogue)
+    appbuilder.add_view(RuleView, "Rules", label=_l("Rules"), icon="fa-random", **catalogue)
+
+    organisation = {"category": "Organisation", "category_label": _l("Organisation"), "category_icon": "fa-sitemap"}
+    appbuilder.add_view(RegionView, "Regions", label=_l("Regions"), icon="fa-map", **organisation)
+    appbuilder.add_view(DepartmentView, "Departments", label=_l("Departments"), icon="fa-building", **organisation)
+    appbuilder.add_view(CalendarDayView, "Calendar", label=_l("Working-day calendar"), icon="fa-calendar", **organisation)
+
+    appbuilder.add_view(
+        AuditLogView, "Audit log", label=_l("Audit log"), icon="fa-history",
+        category="Supervision", category_label=_l("Supervision"), category_icon="fa-eye",
+    )
+
+    appbuilder.add_api(CaseApi)
+    appbuilder.add_api(TaskApi)

@@ -1,0 +1,162 @@
+"""Admin screens for the notice's reference data and the organisation."""
+
+from flask import flash
+from flask_appbuilder.models.sqla.interface import SQLAInterface
+from flask_babel import lazy_gettext as _l
+
+from app.domain.clock import today_cst
+from app.domain.workdays import load_calendar
+from app.extensions import db
+from app.models import CalendarDay, Department, Fact, Item, Material, Region, Requirement, Rule
+from app.views.base import FORM_LABELS, ScopedModelView, business_date, label_of
+
+
+class RequirementView(ScopedModelView):
+    datamodel = SQLAInterface(Requirement)
+    list_columns = ["item", "group_no", "material", "form", "condition_fact", "note"]
+    add_columns = edit_columns = ["item", "group_no", "material", "form", "condition_fact", "note"]
+    label_columns = {
+        "item": _l("Item"),
+        "group_no": _l("Requirement group"),
+        "material": _l("Material"),
+        "form": _l("Form"),
+        "condition_fact": _l("Only when"),
+        "note": _l("Note"),
+    }
+    description_columns = {
+        "group_no": _l("Materials of one item in the same group are alternatives (A 或 B)."),
+        "form": _l("original = checked at the window; scan = shared with the department"),
+        "condition_fact": _l("Leave empty when the material is always needed."),
+    }
+    formatters_columns = {"form": label_of(FORM_LABELS)}
+
+
+class RuleView(ScopedModelView):
+    datamodel = SQLAInterface(Rule)
+    list_columns = ["item", "fact", "note"]
+    add_columns = edit_columns = ["item", "fact", "note"]
+    label_columns = {"item": _l("Item"), "fact": _l("Fact"), "note": _l("Note")}
+    description_columns = {"fact": _l("Leave empty for an item every case gets.")}
+
+
+class ItemView(ScopedModelView):
+    datamodel = SQLAInterface(Item)
+    related_views = [RequirementView, RuleView]
+    list_columns = ["code", "name", "department_code", "time_limit_days", "payout_days", "note"]
+    add_columns = edit_columns = [
+        "code", "name", "name_en", "department_code", "time_limit_days", "payout_days",
+        "note", "produces_material", "sort_order",
+    ]
+    show_columns = add_columns
+    order_columns = ["code", "department_code", "time_limit_days", "sort_order"]
+    base_order = ("sort_order", "asc")
+    search_columns = ["code", "name", "department_code"]
+    label_columns = {
+        "code": _l("Code"),
+        "name": _l("Name"),
+        "name_en": _l("English name"),
+        "department_code": _l("Handling department code"),
+        "time_limit_days": _l("Time limit (working days)"),
+        "payout_days": _l("Payout (working days)"),
+        "note": _l("Note"),
+        "produces_material": _l("Produces material"),
+        "sort_order": _l("Order"),
+    }
+    description_columns = {"time_limit_days": _l("0 means handled at once (即时办理).")}
+
+
+class MaterialView(ScopedModelView):
+    datamodel = SQLAInterface(Material)
+    list_columns = ["code", "name", "personal", "note"]
+    add_columns = edit_columns = show_columns = ["code", "name", "name_en", "personal", "note"]
+    search_columns = ["code", "name"]
+    label_columns = {
+        "code": _l("Code"),
+        "name": _l("Name"),
+        "name_en": _l("English name"),
+        "personal": _l("Personal data"),
+        "note": _l("Note"),
+    }
+
+
+class FactView(ScopedModelView):
+    datamodel = SQLAInterface(Fact)
+    list_columns = ["code", "name", "category"]
+    add_columns = edit_columns = show_columns = ["code", "name", "name_en", "category", "sort_order"]
+    base_order = ("sort_order", "asc")
+    label_columns = {
+        "code": _l("Code"),
+        "name": _l("Name"),
+        "name_en": _l("English name"),
+        "category": _l("Category"),
+        "sort_order": _l("Order"),
+    }
+
+
+class RegionView(ScopedModelView):
+    datamodel = SQLAInterface(Region)
+    list_columns = ["code", "name", "level", "parent"]
+    add_columns = edit_columns = show_columns = ["code", "name", "level", "parent"]
+    search_columns = ["code", "name"]
+    related_scoped_fields = ("parent",)
+    label_columns = {"code": _l("Code"), "name": _l("Name"), "level": _l("Level"), "parent": _l("Parent region")}
+
+
+class DepartmentView(ScopedModelView):
+    datamodel = SQLAInterface(Department)
+    list_columns = ["region", "code", "name", "parent", "accepts_cases", "active"]
+    add_columns = edit_columns = show_columns = ["region", "code", "name", "parent", "accepts_cases", "active"]
+    search_columns = ["region", "code", "name"]
+    related_scoped_fields = ("region", "parent")
+    label_columns = {
+        "region": _l("Region"),
+        "code": _l("Code"),
+        "name": _l("Name"),
+        "parent": _l("Unit of"),
+        "accepts_cases": _l("Joint-handling window"),
+        "active": _l("Active"),
+    }
+
+
+def calendar_warnings():
+    """Years around today that have no calendar rows (deadlines there fall back to
+    Monday–Friday), for the administrators' attention."""
+    today = today_cst()
+    missing = load_calendar(db.session).missing_years(today, today.replace(year=today.year + 1, day=1))
+    return [
+        _l("The working-day calendar has no entries for %(year)s: deadlines in %(year)s are "
+           "counted Monday to Friday until its holidays and make-up working days are entered.", year=year)
+        for year in missing
+    ]
+
+
+class CalendarDayView(ScopedModelView):
+    datamodel = SQLAInterface(CalendarDay)
+    list_columns = ["day", "kind", "name"]
+    add_columns = edit_columns = show_columns = ["day", "kind", "name"]
+    base_order = ("day", "desc")
+    search_columns = ["day", "kind", "name"]
+    label_columns = {"day": _l("Date"), "kind": _l("Kind"), "name": _l("Name")}
+    description_columns = {"kind": _l("holiday = a day off; workday = a make-up working day (调休)")}
+    formatters_columns = {
+        "day": business_date,
+        "kind": label_of({"holiday": _l("Holiday"), "workday": _l("Make-up working day")}),
+    }
+
+    def _list(self, **kwargs):
+        for warning in calendar_warnings():
+            flash(str(warning), "warning")
+        return super()._list(**kwargs)
+
+
+__all__ = [
+    "CalendarDayView",
+    "DepartmentView",
+    "FactView",
+    "ItemView",
+    "MaterialView",
+    "RegionView",
+    "RequirementView",
+    "RuleView",
+    "calendar_warnings",
+]
