@@ -12,7 +12,7 @@ from flask_appbuilder.const import AUTH_DB
 BASE_DIR = os.path.abspath(os.path.dirname(__file__))
 INSTANCE_DIR = os.environ.get("INSTANCE_DIR", os.path.join(BASE_DIR, "instance"))
 
-DEFAULT_SECRET_KEY = "dev-only-not-secret-change-me"  # noqa: S105 (refused in production)
+DEFAULT_SECRET_KEY = "dev-only-not-secret-change-me-in-production"  # noqa: S105 (refused in production)
 
 
 def _bool(name, default):

@@ -1,0 +1,144 @@
+"""The notice as data: the attachment's table, row by row, and an idempotent seed."""
+
+import pytest
+
+from app.extensions import db
+from app.models import CalendarDay, Department, Fact, Item, Material, Region, Requirement, Rule
+from app.seeding import seed_all
+
+# The attachment of 横府办字〔2021〕42号, transcribed from the notice independently of
+# seed/: (code, attachment department, item name, requirement groups, limit, note).
+# A group is a tuple of (material name, form); several materials in one group are
+# "A 或 B". The limit is the attachment's text; the note its 备注.
+S, O = "scan", "original"
+ATTACHMENT = [
+    ("MZ01", "民政局", "办理火化事项",
+     [(("逝者身份证", O),), (("逝者户口簿", O),), (("死亡证明", O),), (("经办人身份证", O),)], "即时办理", None),
+    ("MZ02", "民政局", "享受相关政策待遇终止", [(("死亡证明", S),), (("火化证明", S),)], "2个工作日", None),
+    ("RS01", "人社局", "机关事业单位人员个人账户余额一次性支付",
+     [(("死亡证明", S),), (("逝者银行卡或社保卡", S),)], "4个工作日", "15个工作日到账"),
+    ("RS02", "人社局", "企业养老保险参保人员丧葬费、抚恤金、个人账户一次性支付",
+     [(("逝者身份证", S),), (("死亡证明", S),), (("火化证明", S),), (("逝者银行卡或社保卡", S),),
+      (("个人账户养老手册", S),)], "4个工作日", "15个工作日到账"),
+    ("RS03", "人社局", "城乡居民养老保险个人账户余额一次性支付",
+     [(("逝者身份证", S),), (("死亡证明", S),), (("火化证明", S),), (("逝者银行卡或社保卡", S),)],
+     "4个工作日", "15个工作日到账"),
+    ("GJJ01", "住房公积金", "提取缴存职工住房公积金账户余额",
+     [(("死亡证明", S),), (("逝者身份证", S),), (("逝者正常一类银行卡", S),), (("经办人身份证", S),),
+      (("经办人现场拍照", S),)], "2个工作日", None),
+    ("YB01", "医保局", "基本医疗保险参保终止",
+     [(("逝者身份证", S),), (("死亡证明", S), ("火化证明", S))], "1个工作日", None),
+    ("YB02", "医保局", "参保职工个人账户一次性支取", [(("逝者银行卡", S),)], "2个工作日", "15个工作日到账"),
+    ("CL01", "残联", "残疾证注销", [(("死亡证明", S), ("火化证明", S))], "2个工作日", None),
+    ("TY01", "退役军人事务局", "优抚对象丧葬补助费支付",
+     [(("死亡证明", S),), (("逝者银行卡", S),)], "2个工作日", "15个工作日到账"),
+    ("CZ01", "财政局和相关单位", "机关事业单位人员丧葬费、抚恤金验审并一次性支付",
+     [(("死亡证明", S),), (("火化证明", S),)], "3个工作日", "5个工作日到账"),
+    ("GA01", "公安局", "户口注销",
+     [(("死亡证明", O),), (("逝者户口簿", S),), (("逝者身份证", S),), (("经办人身份证", S),)], "2个工作日", None),
+]
+
+# The attachment's department column → the department code that handles the item
+# (the funeral home's window is a unit of 民政).
+ATTACHMENT_DEPARTMENTS = {
+    "民政局": {"MZ", "BYG"}, "人社局": {"RS"}, "住房公积金": {"GJJ"}, "医保局": {"YB"}, "残联": {"CL"},
+    "退役军人事务局": {"TY"}, "财政局和相关单位": {"CZ"}, "公安局": {"GA"},
+}
+
+
+def limit_days(text):
+    return 0 if text == "即时办理" else int(text.removesuffix("个工作日"))
+
+
+def payout_days(note):
+    return int(note.removesuffix("个工作日到账")) if note else None
+
+
+def requirement_groups(item):
+    groups = {}
+    for req in item.requirements:
+        groups.setdefault(req.group_no, set()).add((req.material.name, req.form))
+    return sorted(frozenset(g) for g in groups.values())
+
+
+@pytest.mark.parametrize("row", ATTACHMENT, ids=[r[0] for r in ATTACHMENT])
+def test_loaded_item_matches_the_attachment_row(ctx, row):
+    code, department, name, groups, limit, note = row
+    item = db.session.query(Item).filter_by(code=code).one()
+    assert item.name == name
+    assert item.department_code in ATTACHMENT_DEPARTMENTS[department]
+    assert item.time_limit_days == limit_days(limit)
+    assert item.payout_days == payout_days(note)
+    assert requirement_groups(item) == sorted(frozenset(g) for g in groups)
+
+
+def test_the_catalogue_holds_exactly_the_attachments_items(ctx):
+    assert sorted(code for (code,) in db.session.query(Item.code)) == sorted(r[0] for r in ATTACHMENT)
+
+
+def test_the_pension_handbook_is_needed_only_for_those_insured_before_2010_12_in_service(ctx):
+    req = (
+        db.session.query(Requirement).join(Material)
+        .filter(Material.code == "PENSION_HANDBOOK").one()
+    )
+    assert req.item.code == "RS02"
+    assert req.condition_fact.code == "insured_before_2010_12_in_service"
+
+
+def test_cremation_produces_the_cremation_certificate(ctx):
+    item = db.session.query(Item).filter_by(code="MZ01").one()
+    assert item.produces_material.code == "CREMATION_CERT"
+
+
+def test_the_funeral_home_is_a_unit_of_civil_affairs_in_both_counties(ctx):
+    for region_code in ("361125", "361126"):
+        region = db.session.query(Region).filter_by(code=region_code).one()
+        byg = db.session.query(Department).filter_by(region_id=region.id, code="BYG").one()
+        assert byg.parent.code == "MZ" and byg.parent.region_id == region.id
+        assert byg.accepts_cases
+
+
+def test_the_region_tree(ctx):
+    county = db.session.query(Region).filter_by(code="361125").one()
+    assert [county.name, county.parent.name, county.parent.parent.name] == ["横峰县", "上饶市", "江西省"]
+
+
+RULES = {
+    "MZ01": {None}, "GA01": {None},
+    "MZ02": {"urban_hardship", "dibao", "tekun", "elderly_allowance", "disability_two_subsidies"},
+    "RS01": {"pension_institution"}, "RS02": {"pension_enterprise"}, "RS03": {"pension_resident"},
+    "CZ01": {"institution_staff"}, "GJJ01": {"housing_fund"},
+    "YB01": {"medical_employee", "medical_resident"}, "YB02": {"medical_employee"},
+    "CL01": {"disability_certificate"}, "TY01": {"entitled_group"},
+}
+
+
+def test_rules_are_those_of_the_spec(ctx):
+    loaded = {}
+    for rule in db.session.query(Rule):
+        loaded.setdefault(rule.item.code, set()).add(rule.fact.code if rule.fact else None)
+    assert loaded == RULES
+
+
+def _counts():
+    return {
+        model.__name__: db.session.query(model).count()
+        for model in (Region, Department, Material, Fact, Item, Requirement, Rule, CalendarDay)
+    }
+
+
+def test_seeding_twice_duplicates_nothing_and_keeps_admin_rows(ctx):
+    admin_fact = Fact(code="test_admin_fact", name="管理员新增的情形", category="other")
+    db.session.add(admin_fact)
+    item = db.session.query(Item).filter_by(code="CL01").one()
+    db.session.add(Rule(item=item, fact=admin_fact, note="管理员新增"))
+    db.session.commit()
+    before = _counts()
+    seed_all(demo=True)
+    seed_all(demo=True)
+    assert _counts() == before
+    kept = db.session.query(Rule).join(Fact).filter(Fact.code == "test_admin_fact").one()
+    assert kept.note == "管理员新增"
+    db.session.delete(kept)
+    db.session.delete(db.session.query(Fact).filter_by(code="test_admin_fact").one())
+    db.session.commit()

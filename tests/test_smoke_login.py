@@ -1,0 +1,16 @@
+from tests.conftest import jwt_headers, login
+
+
+def test_login_page_is_chinese(client):
+    page = client.get("/login/").get_data(as_text=True)
+    assert "用户名" in page and "密码" in page
+
+
+def test_demo_window_can_sign_in_and_see_cases(client):
+    login(client, "window")
+    assert client.get("/caseview/list/").status_code == 200
+
+
+def test_jwt_login_works_for_the_api(client):
+    headers = jwt_headers(client, "rs")
+    assert client.get("/api/v1/task/", headers=headers).status_code == 200

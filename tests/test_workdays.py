@@ -1,0 +1,93 @@
+"""Deadlines in working days on real dates of the Chinese calendar."""
+
+import datetime
+
+import pytest
+
+from app.domain.workdays import WorkdayCalendar, load_calendar
+from app.extensions import db
+from app.models import CalendarDay
+from tests.conftest import login
+
+D = datetime.date
+
+
+@pytest.fixture
+def calendar(ctx):
+    return load_calendar(db.session)
+
+
+@pytest.mark.parametrize(
+    "start, n, deadline",
+    [
+        (D(2026, 9, 30), 2, D(2026, 10, 9)),  # National Day week: 10-01..10-07 are off
+        (D(2026, 9, 30), 3, D(2026, 10, 10)),  # Saturday 10-10 is a make-up working day
+        (D(2026, 9, 29), 1, D(2026, 9, 30)),
+        (D(2026, 9, 18), 1, D(2026, 9, 20)),  # Sunday 09-20 is a make-up working day
+        (D(2026, 10, 1), 1, D(2026, 10, 8)),  # ready on a holiday: the clock starts after it
+        (D(2026, 2, 13), 1, D(2026, 2, 14)),  # Spring Festival: Saturday 02-14 is worked
+        (D(2026, 2, 13), 2, D(2026, 2, 24)),  # 02-15..02-23 are off
+        (D(2026, 2, 14), 5, D(2026, 2, 28)),  # Saturday 02-28 is worked too
+        (D(2026, 2, 27), 1, D(2026, 2, 28)),
+        (D(2026, 12, 3), 0, D(2026, 12, 3)),  # 即时办理: the same day
+        (D(2026, 10, 3), 0, D(2026, 10, 3)),  # even on a holiday
+        (D(2026, 12, 4), 1, D(2026, 12, 7)),  # an ordinary weekend
+        (D(2026, 12, 4), 15, D(2026, 12, 25)),  # a payout of 15 working days
+    ],
+)
+def test_add_working_days_on_the_2026_calendar(calendar, start, n, deadline):
+    assert calendar.add_working_days(start, n) == deadline
+
+
+def test_the_start_day_does_not_count(calendar):
+    assert calendar.add_working_days(D(2026, 12, 1), 1) == D(2026, 12, 2)
+
+
+def test_a_deadline_crossing_into_an_unmaintained_year_falls_back_to_monday_to_friday(calendar):
+    # 2027 has no calendar rows: 2027-01-01 (a Friday) counts as a working day.
+    assert 2027 not in calendar.years
+    assert calendar.add_working_days(D(2026, 12, 30), 4) == D(2027, 1, 5)
+    assert calendar.missing_years(D(2026, 12, 30), D(2027, 1, 5)) == [2027]
+
+
+def test_a_year_entered_by_an_administrator_is_used(app):
+    with app.app_context():
+        db.session.add(CalendarDay(day=D(2027, 1, 1), kind="holiday", name="元旦"))
+        db.session.commit()
+        try:
+            calendar = load_calendar(db.session)
+            assert calendar.add_working_days(D(2026, 12, 30), 4) == D(2027, 1, 6)
+            assert calendar.missing_years(D(2026, 12, 30), D(2027, 1, 6)) == []
+        finally:
+            db.session.query(CalendarDay).filter_by(day=D(2027, 1, 1)).delete()
+            db.session.commit()
+
+
+def test_the_seeded_calendar_knows_2026s_make_up_working_days(calendar):
+    assert {d for d in calendar.workdays if d.year == 2026} == {
+        D(2026, 1, 4), D(2026, 2, 14), D(2026, 2, 28), D(2026, 5, 9), D(2026, 9, 20), D(2026, 10, 10),
+    }
+
+
+def test_working_days_between(calendar):
+    assert calendar.working_days_between(D(2026, 9, 30), D(2026, 10, 9)) == 2
+    assert calendar.working_days_between(D(2026, 10, 9), D(2026, 9, 30)) == -2
+
+
+def test_negative_limits_are_refused():
+    with pytest.raises(ValueError):
+        WorkdayCalendar().add_working_days(D(2026, 1, 5), -1)
+
+
+def test_admin_is_warned_that_next_year_must_be_entered(client, monkeypatch):
+    monkeypatch.setattr("app.views.catalogue.today_cst", lambda: D(2026, 12, 3))
+    login(client, "admin")
+    page = client.get("/calendardayview/list/").get_data(as_text=True)
+    assert "2027" in page and "工作日" in page
+    assert "2027" in client.get("/").get_data(as_text=True)
+
+
+def test_clerks_are_not_shown_the_calendar_warning(client, monkeypatch):
+    monkeypatch.setattr("app.views.catalogue.today_cst", lambda: D(2026, 12, 3))
+    login(client, "rs")
+    assert "2027" not in client.get("/").get_data(as_text=True)
