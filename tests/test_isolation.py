@@ -282,7 +282,7 @@ def test_writes_outside_the_users_departments_are_refused(app, world):
         rs = db.session.query(DepartmentUser).filter_by(username="rs").one()
         supervisor = db.session.query(DepartmentUser).filter_by(username="supervisor").one()
         rs_scope, sup_scope = scope_for(rs), scope_for(supervisor)
-        for task_id, (_region, dept, _case) in world["tasks"].items():
+        for task_id in world["tasks"]:
             task = db.session.get(Task, task_id)
             with pytest.raises(AccessDenied):
                 check_writable(task, sup_scope)  # supervisors read only

@@ -10,10 +10,10 @@ from app.seeding import seed_all
 # seed/: (code, attachment department, item name, requirement groups, limit, note).
 # A group is a tuple of (material name, form); several materials in one group are
 # "A 或 B". The limit is the attachment's text; the note its 备注.
-S, O = "scan", "original"
+S, ORIG = "scan", "original"
 ATTACHMENT = [
     ("MZ01", "民政局", "办理火化事项",
-     [(("逝者身份证", O),), (("逝者户口簿", O),), (("死亡证明", O),), (("经办人身份证", O),)], "即时办理", None),
+     [(("逝者身份证", ORIG),), (("逝者户口簿", ORIG),), (("死亡证明", ORIG),), (("经办人身份证", ORIG),)], "即时办理", None),
     ("MZ02", "民政局", "享受相关政策待遇终止", [(("死亡证明", S),), (("火化证明", S),)], "2个工作日", None),
     ("RS01", "人社局", "机关事业单位人员个人账户余额一次性支付",
      [(("死亡证明", S),), (("逝者银行卡或社保卡", S),)], "4个工作日", "15个工作日到账"),
@@ -35,7 +35,7 @@ ATTACHMENT = [
     ("CZ01", "财政局和相关单位", "机关事业单位人员丧葬费、抚恤金验审并一次性支付",
      [(("死亡证明", S),), (("火化证明", S),)], "3个工作日", "5个工作日到账"),
     ("GA01", "公安局", "户口注销",
-     [(("死亡证明", O),), (("逝者户口簿", S),), (("逝者身份证", S),), (("经办人身份证", S),)], "2个工作日", None),
+     [(("死亡证明", ORIG),), (("逝者户口簿", S),), (("逝者身份证", S),), (("经办人身份证", S),)], "2个工作日", None),
 ]
 
 # The attachment's department column → the department code that handles the item
