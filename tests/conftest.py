@@ -38,7 +38,7 @@ def database_url(tmp_dir):
     return "sqlite:///" + os.path.join(tmp_dir, "test.sqlite")
 
 
-def test_config(tmp_dir, url, **extra):
+def app_config(tmp_dir, url, **extra):
     config = {
         "TESTING": True,
         "SQLALCHEMY_DATABASE_URI": url,
@@ -59,7 +59,7 @@ def db_url(tmp_path_factory):
 
 @pytest.fixture(scope="session")
 def app(db_url, tmp_path_factory):
-    app = create_app(test_config(str(tmp_path_factory.mktemp("instance")), db_url))
+    app = create_app(app_config(str(tmp_path_factory.mktemp("instance")), db_url))
     with app.app_context():
         upgrade()
         seed_all(demo=True)

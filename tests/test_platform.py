@@ -1,0 +1,98 @@
+"""The platform: our security manager is the active one, production refuses unsafe
+settings, Alembic makes the schema, the audit log is append-only, CSRF protects forms."""
+
+import re
+
+import pytest
+from alembic.autogenerate import compare_metadata
+from alembic.migration import MigrationContext
+from flask_appbuilder import Model
+from sqlalchemy import inspect, text
+from sqlalchemy.exc import DBAPIError
+
+from app import ConfigurationError, check_production, create_app
+from app.extensions import db
+from app.models import AuditLog, DepartmentUser
+from app.security.manager import CaseSecurityManager
+from tests.conftest import DEMO_PASSWORD, app_config
+
+
+def test_our_security_manager_is_the_active_one(app):
+    assert type(app.appbuilder.sm) is CaseSecurityManager
+    assert app.appbuilder.sm.user_model is DepartmentUser
+
+
+@pytest.mark.parametrize(
+    "config, message",
+    [
+        ({"APP_ENV": "production", "DEMO_MODE": False}, "SECRET_KEY"),
+        ({"APP_ENV": "production", "SECRET_KEY": "dev-only-not-secret-change-me-in-production", "DEMO_MODE": False},
+         "SECRET_KEY"),
+        ({"APP_ENV": "production", "SECRET_KEY": "a-real-production-secret-of-some-length", "DEMO_MODE": True},
+         "DEMO_MODE"),
+    ],
+)
+def test_production_refuses_unsafe_settings(config, message):
+    with pytest.raises(ConfigurationError, match=message):
+        check_production(config)
+
+
+def test_production_refuses_a_database_with_demo_accounts(db_url, tmp_path):
+    config = app_config(str(tmp_path), db_url, APP_ENV="production", DEMO_MODE=False,
+                         SECRET_KEY="a-real-production-secret-of-some-length")
+    with pytest.raises(ConfigurationError, match="demo accounts"):
+        create_app(config)
+
+
+def test_production_with_a_real_secret_and_no_demo_starts(tmp_path):
+    config = app_config(str(tmp_path), "sqlite:///" + str(tmp_path / "empty.sqlite"), APP_ENV="production",
+                         DEMO_MODE=False, SECRET_KEY="a-real-production-secret-of-some-length")
+    assert create_app(config).config["APP_ENV"] == "production"
+
+
+def test_the_migrations_make_exactly_the_models_schema(app):
+    """The schema comes from Alembic (FAB's tables included), and it matches the models."""
+    assert app.config["FAB_CREATE_DB"] is False
+    with app.app_context():
+        with db.engine.connect() as conn:
+            diff = compare_metadata(MigrationContext.configure(conn), Model.metadata)
+            tables = set(inspect(conn).get_table_names())
+        db.session.remove()
+    assert not diff, diff
+    assert {"ab_user", "ab_role", "ab_user_department", "case", "task", "alembic_version"} <= tables
+
+
+def test_list_filters_and_sort_columns_are_indexed(app):
+    with app.app_context():
+        indexes = inspect(db.engine).get_indexes("task")
+        db.session.remove()
+    assert any(ix["column_names"] == ["department_id", "status", "deadline"] for ix in indexes)
+
+
+def test_the_audit_log_cannot_be_rewritten(app):
+    with app.app_context():
+        db.session.add(AuditLog(action="test_entry", username="tester"))
+        db.session.commit()
+        entry_id = db.session.query(AuditLog.id).filter_by(action="test_entry").first()[0]
+        for statement in (
+            "UPDATE audit_log SET reason = 'changed' WHERE id = :id",
+            "DELETE FROM audit_log WHERE id = :id",
+        ):
+            with pytest.raises(DBAPIError, match="append-only"):
+                db.session.execute(text(statement), {"id": entry_id})
+            db.session.rollback()
+        assert db.session.get(AuditLog, entry_id).reason is None
+        db.session.remove()
+
+
+def test_forms_need_their_csrf_token(db_url, tmp_path):
+    app = create_app(app_config(str(tmp_path), db_url, WTF_CSRF_ENABLED=True))
+    client = app.test_client()
+    refused = client.post("/login/", data={"username": "window", "password": DEMO_PASSWORD})
+    assert refused.status_code == 200  # the form is shown again, nobody signed in
+    assert client.get("/caseview/list/").status_code in (302, 403)
+    page = client.get("/login/").get_data(as_text=True)
+    token = re.search(r'name="csrf_token" type="hidden" value="([^"]+)"', page).group(1)
+    accepted = client.post("/login/", data={"username": "window", "password": DEMO_PASSWORD, "csrf_token": token})
+    assert accepted.status_code == 302
+    assert client.get("/caseview/list/").status_code == 200
