@@ -14,7 +14,7 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 ROOT = os.path.dirname(HERE)
 sys.path.insert(0, HERE)
 
-from zh_source import ZH  # noqa: E402
+from zh_source import FAB_GAPS, ZH  # noqa: E402
 
 
 def main():
@@ -27,6 +27,10 @@ def main():
     )
     with open(pot, "rb") as f:
         template = read_po(f)
+    for message_id in FAB_GAPS:
+        template.add(message_id)
+    with open(pot, "wb") as f:
+        write_po(f, template, sort_output=True, omit_header=True, width=100)
     missing = []
     for locale in ("zh", "en"):
         directory = os.path.join(HERE, locale, "LC_MESSAGES")
@@ -39,8 +43,8 @@ def main():
                 continue
             if locale == "en":
                 message.string = message.id
-            elif message.id in ZH:
-                message.string = ZH[message.id]
+            elif message.id in ZH or message.id in FAB_GAPS:
+                message.string = ZH.get(message.id) or FAB_GAPS[message.id]
             else:
                 missing.append(message.id)
             message.flags.discard("fuzzy")

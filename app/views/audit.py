@@ -9,6 +9,8 @@ from app.views.base import ScopedModelView, business_datetime
 
 class AuditLogView(ScopedModelView):
     datamodel = SQLAInterface(AuditLog)
+    list_title = _l("Audit log")
+    show_title = _l("Audit entry")
     base_permissions = ["can_list", "can_show"]
     list_columns = ["at", "username", "action", "object_type", "object_id", "from_state", "to_state", "reason"]
     show_columns = list_columns + ["case_id", "detail"]

@@ -57,6 +57,8 @@ TASK_LABELS = {
 
 class TaskView(ScopedModelView):
     datamodel = SQLAInterface(Task)
+    list_title = _l("Tasks")
+    show_title = _l("Task details")
     base_permissions = ["can_list", "can_show"]
     list_columns = ["case.case_no", "item", "case.deceased_name", "department", "status", "deadline"]
     show_columns = ["case", "item", "department", "status", "ready_at", "deadline", "result_note"]
@@ -73,6 +75,10 @@ class TaskView(ScopedModelView):
 
 class CaseView(ScopedModelView):
     datamodel = SQLAInterface(Case)
+    list_title = _l("Cases")
+    show_title = _l("Case details")
+    add_title = _l("Register a case")
+    edit_title = _l("Edit case")
     base_permissions = ["can_list", "can_show", "can_add", "can_edit"]
     related_views = [TaskView]
     list_columns = ["case_no", "deceased_name", "death_date", "status", "region", "registered_at"]

@@ -13,6 +13,10 @@ from app.views.base import FORM_LABELS, ScopedModelView, business_date, label_of
 
 class RequirementView(ScopedModelView):
     datamodel = SQLAInterface(Requirement)
+    list_title = _l("Material requirements")
+    show_title = _l("Material requirement")
+    add_title = _l("Add a material requirement")
+    edit_title = _l("Edit material requirement")
     list_columns = ["item", "group_no", "material", "form", "condition_fact", "note"]
     add_columns = edit_columns = ["item", "group_no", "material", "form", "condition_fact", "note"]
     label_columns = {
@@ -33,6 +37,10 @@ class RequirementView(ScopedModelView):
 
 class RuleView(ScopedModelView):
     datamodel = SQLAInterface(Rule)
+    list_title = _l("Rules")
+    show_title = _l("Rule")
+    add_title = _l("Add a rule")
+    edit_title = _l("Edit rule")
     list_columns = ["item", "fact", "note"]
     add_columns = edit_columns = ["item", "fact", "note"]
     label_columns = {"item": _l("Item"), "fact": _l("Fact"), "note": _l("Note")}
@@ -41,6 +49,10 @@ class RuleView(ScopedModelView):
 
 class ItemView(ScopedModelView):
     datamodel = SQLAInterface(Item)
+    list_title = _l("Items")
+    show_title = _l("Item details")
+    add_title = _l("Add an item")
+    edit_title = _l("Edit item")
     related_views = [RequirementView, RuleView]
     list_columns = ["code", "name", "department_code", "time_limit_days", "payout_days", "note"]
     add_columns = edit_columns = [
@@ -67,6 +79,10 @@ class ItemView(ScopedModelView):
 
 class MaterialView(ScopedModelView):
     datamodel = SQLAInterface(Material)
+    list_title = _l("Materials")
+    show_title = _l("Material")
+    add_title = _l("Add a material")
+    edit_title = _l("Edit material")
     list_columns = ["code", "name", "personal", "note"]
     add_columns = edit_columns = show_columns = ["code", "name", "name_en", "personal", "note"]
     search_columns = ["code", "name"]
@@ -81,6 +97,10 @@ class MaterialView(ScopedModelView):
 
 class FactView(ScopedModelView):
     datamodel = SQLAInterface(Fact)
+    list_title = _l("Facts")
+    show_title = _l("Fact")
+    add_title = _l("Add a fact")
+    edit_title = _l("Edit fact")
     list_columns = ["code", "name", "category"]
     add_columns = edit_columns = show_columns = ["code", "name", "name_en", "category", "sort_order"]
     base_order = ("sort_order", "asc")
@@ -95,6 +115,10 @@ class FactView(ScopedModelView):
 
 class RegionView(ScopedModelView):
     datamodel = SQLAInterface(Region)
+    list_title = _l("Regions")
+    show_title = _l("Region")
+    add_title = _l("Add a region")
+    edit_title = _l("Edit region")
     list_columns = ["code", "name", "level", "parent"]
     add_columns = edit_columns = show_columns = ["code", "name", "level", "parent"]
     search_columns = ["code", "name"]
@@ -104,6 +128,10 @@ class RegionView(ScopedModelView):
 
 class DepartmentView(ScopedModelView):
     datamodel = SQLAInterface(Department)
+    list_title = _l("Departments")
+    show_title = _l("Department")
+    add_title = _l("Add a department")
+    edit_title = _l("Edit department")
     list_columns = ["region", "code", "name", "parent", "accepts_cases", "active"]
     add_columns = edit_columns = show_columns = ["region", "code", "name", "parent", "accepts_cases", "active"]
     search_columns = ["region", "code", "name"]
@@ -132,6 +160,10 @@ def calendar_warnings():
 
 class CalendarDayView(ScopedModelView):
     datamodel = SQLAInterface(CalendarDay)
+    list_title = _l("Working-day calendar")
+    show_title = _l("Calendar day")
+    add_title = _l("Add a calendar day")
+    edit_title = _l("Edit calendar day")
     list_columns = ["day", "kind", "name"]
     add_columns = edit_columns = show_columns = ["day", "kind", "name"]
     base_order = ("day", "desc")
