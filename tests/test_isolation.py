@@ -327,3 +327,37 @@ def test_the_department_dropdown_lists_only_the_users_rows(app, world):
         view = next(v for v in app.appbuilder.baseviews if type(v).__name__ == "DepartmentView")
         assert view.add_form_query_rel_fields["region"][0][1].__name__ == "ScopeFilter"
         db.session.remove()
+
+
+def test_a_department_sees_only_the_materials_its_items_need(app, world):
+    """Data minimisation: each material of a case is shared with the window, the
+    region's supervisors and the departments whose tasks need it, and no one else."""
+    from app.models import CaseMaterial, Material
+    from app.security.scope import scope_for, scope_query
+
+    full_hf = next(cid for cid, (region, depts) in world["cases"].items() if region == "361125" and "RS" in depts)
+    with app.app_context():
+        ids = {}
+        for code in ("DEATH_PROOF", "BANK_OR_SSC_CARD", "HUKOU_BOOK", "APPLICANT_PHOTO"):
+            material = db.session.query(Material).filter_by(code=code).one()
+            row = CaseMaterial(case_id=full_hf, material=material, original_checked=True)
+            db.session.add(row)
+            db.session.flush()
+            ids[code] = row.id
+        db.session.commit()
+        expected = {
+            "rs": {"DEATH_PROOF", "BANK_OR_SSC_CARD"},
+            "ga": {"DEATH_PROOF", "HUKOU_BOOK"},
+            "gjj": {"DEATH_PROOF", "APPLICANT_PHOTO"},
+            "cl": {"DEATH_PROOF"},
+            "window": set(ids), "supervisor": set(ids), "sr-supervisor": set(ids), "admin": set(ids),
+            "yy-ga": set(), "yy-window": set(), "wj": set(), "t-yy-rs": set(),
+        }
+        for username, codes in expected.items():
+            user = db.session.query(DepartmentUser).filter_by(username=username).one()
+            query = db.session.query(CaseMaterial.id).filter(CaseMaterial.id.in_(ids.values()))
+            seen = {i for (i,) in scope_query(CaseMaterial, query, scope_for(user))}
+            assert seen == {ids[c] for c in codes}, username
+        db.session.query(CaseMaterial).filter(CaseMaterial.id.in_(ids.values())).delete()
+        db.session.commit()
+        db.session.remove()

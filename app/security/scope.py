@@ -40,6 +40,7 @@ class AccessDenied(Exception):
 class Scope:
     sees_all: bool = False
     department_ids: frozenset = field(default_factory=frozenset)  # departments served
+    window_ids: frozenset = field(default_factory=frozenset)  # those of them that register cases
     region_ids: frozenset = field(default_factory=frozenset)  # region subtree, read-only
 
     @property
@@ -69,11 +70,15 @@ def scope_for(user):
     if SCOPE_ALL in kinds:
         return Scope(sees_all=True)
     departments = list(getattr(user, "departments", []) or [])
-    department_ids = frozenset(d.id for d in departments) if SCOPE_DEPARTMENT in kinds else frozenset()
+    served = departments if SCOPE_DEPARTMENT in kinds else []
     region_ids = (
         region_subtree_ids({d.region_id for d in departments}) if SCOPE_REGION in kinds else frozenset()
     )
-    return Scope(department_ids=department_ids, region_ids=region_ids)
+    return Scope(
+        department_ids=frozenset(d.id for d in served),
+        window_ids=frozenset(d.id for d in served if d.accepts_cases),
+        region_ids=region_ids,
+    )
 
 
 def current_scope():
@@ -94,16 +99,15 @@ def _departments_in(region_ids):
 
 
 def _case_clause(scope):
-    """Cases of the user's region subtree, cases their department registered and cases
+    """Cases of the user's region subtree, cases their window registered and cases
     with a task of their department."""
     clauses = []
     if scope.region_ids:
         clauses.append(Case.region_id.in_(scope.region_ids))
+    if scope.window_ids:
+        clauses.append(Case.department_id.in_(scope.window_ids))
     if scope.department_ids:
-        clauses.append(Case.department_id.in_(scope.department_ids))
-        clauses.append(
-            exists().where(and_(Task.case_id == Case.id, Task.department_id.in_(scope.department_ids)))
-        )
+        clauses.append(Case.id.in_(select(Task.case_id).where(Task.department_id.in_(scope.department_ids))))
     return or_(*clauses)
 
 
@@ -124,10 +128,9 @@ def visibility_clause(model, scope):
             clauses.append(Task.department_id.in_(_departments_in(scope.region_ids)))
         if scope.department_ids:
             clauses.append(Task.department_id.in_(scope.department_ids))
+        if scope.window_ids:
             # The window that registered a case follows all of its tasks.
-            clauses.append(
-                exists().where(and_(Case.id == Task.case_id, Case.department_id.in_(scope.department_ids)))
-            )
+            clauses.append(Task.case_id.in_(select(Case.id).where(Case.department_id.in_(scope.window_ids))))
         return or_(*clauses)
     if model is CaseMaterial:
         clauses = []
@@ -135,12 +138,11 @@ def visibility_clause(model, scope):
             clauses.append(
                 exists().where(and_(Case.id == CaseMaterial.case_id, Case.region_id.in_(scope.region_ids)))
             )
-        if scope.department_ids:
+        if scope.window_ids:
             clauses.append(
-                exists().where(
-                    and_(Case.id == CaseMaterial.case_id, Case.department_id.in_(scope.department_ids))
-                )
+                CaseMaterial.case_id.in_(select(Case.id).where(Case.department_id.in_(scope.window_ids)))
             )
+        if scope.department_ids:
             # Data minimisation: a department sees a material only if one of its tasks
             # on the case requires it.
             clauses.append(
