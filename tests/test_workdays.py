@@ -91,3 +91,27 @@ def test_clerks_are_not_shown_the_calendar_warning(client, monkeypatch):
     monkeypatch.setattr("app.views.catalogue.today_cst", lambda: D(2026, 12, 3))
     login(client, "rs")
     assert "2027" not in client.get("/").get_data(as_text=True)
+
+
+def test_an_admin_enters_a_holiday_in_the_calendar_screen(client, app):
+    login(client, "admin")
+    form = client.get("/calendardayview/add").get_data(as_text=True)
+    assert "调休上班日" in form
+    answer = client.post("/calendardayview/add", data={"day": "2027-02-08", "kind": "holiday", "name": "春节"})
+    assert answer.status_code == 302
+    with app.app_context():
+        try:
+            assert not load_calendar(db.session).is_working_day(D(2027, 2, 8))
+        finally:
+            db.session.query(CalendarDay).filter_by(day=D(2027, 2, 8)).delete()
+            db.session.commit()
+            db.session.remove()
+
+
+def test_a_calendar_kind_other_than_holiday_or_workday_is_refused(client, app):
+    login(client, "admin")
+    page = client.post("/calendardayview/add", data={"day": "2027-02-09", "kind": "party", "name": "x"})
+    assert page.status_code == 200 and "不是有效的选择" in page.get_data(as_text=True)
+    with app.app_context():
+        assert db.session.query(CalendarDay).filter_by(day=D(2027, 2, 9)).count() == 0
+        db.session.remove()

@@ -1,13 +1,17 @@
 """Admin screens for the notice's reference data and the organisation."""
 
 from flask import flash
+from flask_appbuilder.fieldwidgets import Select2Widget
 from flask_appbuilder.models.sqla.interface import SQLAInterface
 from flask_babel import lazy_gettext as _l
+from wtforms import SelectField
+from wtforms.validators import DataRequired
 
 from app.domain.clock import today_cst
 from app.domain.workdays import load_calendar
 from app.extensions import db
 from app.models import CalendarDay, Department, Fact, Item, Material, Region, Requirement, Rule
+from app.models.calendar import HOLIDAY, WORKDAY
 from app.views.base import FORM_LABELS, ScopedModelView, business_date, label_of
 
 
@@ -158,6 +162,9 @@ def calendar_warnings():
     ]
 
 
+CALENDAR_KINDS = {HOLIDAY: _l("Holiday"), WORKDAY: _l("Make-up working day")}
+
+
 class CalendarDayView(ScopedModelView):
     datamodel = SQLAInterface(CalendarDay)
     list_title = _l("Working-day calendar")
@@ -170,9 +177,11 @@ class CalendarDayView(ScopedModelView):
     search_columns = ["day", "kind", "name"]
     label_columns = {"day": _l("Date"), "kind": _l("Kind"), "name": _l("Name")}
     description_columns = {"kind": _l("holiday = a day off; workday = a make-up working day (调休)")}
-    formatters_columns = {
-        "day": business_date,
-        "kind": label_of({"holiday": _l("Holiday"), "workday": _l("Make-up working day")}),
+    formatters_columns = {"day": business_date, "kind": label_of(CALENDAR_KINDS)}
+    add_form_extra_fields = edit_form_extra_fields = {
+        "kind": SelectField(
+            _l("Kind"), choices=list(CALENDAR_KINDS.items()), validators=[DataRequired()], widget=Select2Widget(),
+        ),
     }
 
     def _list(self, **kwargs):
