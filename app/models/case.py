@@ -54,6 +54,8 @@ class Case(Model):
     __table_args__ = (
         Index("ix_case_region_registered", "region_id", "registered_at"),
         Index("ix_case_status_registered", "status", "registered_at"),
+        Index("ix_case_registered_at", "registered_at"),
+        Index("ix_case_death_date", "death_date"),
     )
 
     id = Column(Integer, primary_key=True)
@@ -85,7 +87,7 @@ class Case(Model):
     completed_at = Column(DateTime)
     cancel_reason = Column(Text)
 
-    facts = relationship("Fact", secondary=case_fact, lazy="selectin")
+    facts = relationship("Fact", secondary=case_fact)
     tasks = relationship("Task", back_populates="case", order_by="Task.id")
     materials = relationship("CaseMaterial", back_populates="case", order_by="CaseMaterial.id")
 
@@ -102,11 +104,15 @@ class Task(Model):
         Index("ix_task_department_status_deadline", "department_id", "status", "deadline"),
         Index("ix_task_department_deadline", "department_id", "deadline"),
         Index("ix_task_status_deadline", "status", "deadline"),
+        Index("ix_task_deadline", "deadline"),  # everyone's default order
+        # A case's tasks, and "has this case a task of my department" (the clerk's case list).
+        Index("ix_task_case_department", "case_id", "department_id"),
     )
 
     id = Column(Integer, primary_key=True)
-    case_id = Column(Integer, ForeignKey("case.id", ondelete="CASCADE"), nullable=False, index=True)
-    case = relationship("Case", back_populates="tasks")
+    case_id = Column(Integer, ForeignKey("case.id", ondelete="CASCADE"), nullable=False)
+    # The work queue shows each task with its case: load them together.
+    case = relationship("Case", back_populates="tasks", lazy="joined", innerjoin=True)
     item_id = Column(Integer, ForeignKey("item.id"), nullable=False, index=True)
     item = relationship("Item")
     department_id = Column(Integer, ForeignKey("department.id"), nullable=False)

@@ -107,7 +107,10 @@ def _case_clause(scope):
     if scope.window_ids:
         clauses.append(Case.department_id.in_(scope.window_ids))
     if scope.department_ids:
-        clauses.append(Case.id.in_(select(Task.case_id).where(Task.department_id.in_(scope.department_ids))))
+        # Served by ix_task_case_department: one index probe per case.
+        clauses.append(
+            exists().where(and_(Task.case_id == Case.id, Task.department_id.in_(scope.department_ids)))
+        )
     return or_(*clauses)
 
 
@@ -130,7 +133,8 @@ def visibility_clause(model, scope):
             clauses.append(Task.department_id.in_(scope.department_ids))
         if scope.window_ids:
             # The window that registered a case follows all of its tasks.
-            clauses.append(Task.case_id.in_(select(Case.id).where(Case.department_id.in_(scope.window_ids))))
+            # (A correlated EXISTS lets the planner walk the deadline index for a page.)
+            clauses.append(exists().where(and_(Case.id == Task.case_id, Case.department_id.in_(scope.window_ids))))
         return or_(*clauses)
     if model is CaseMaterial:
         clauses = []

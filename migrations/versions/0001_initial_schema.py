@@ -293,6 +293,8 @@ def upgrade():
         batch_op.create_index(batch_op.f('ix_case_department_id'), ['department_id'], unique=False)
         batch_op.create_index('ix_case_region_registered', ['region_id', 'registered_at'], unique=False)
         batch_op.create_index('ix_case_status_registered', ['status', 'registered_at'], unique=False)
+        batch_op.create_index('ix_case_registered_at', ['registered_at'], unique=False)
+        batch_op.create_index('ix_case_death_date', ['death_date'], unique=False)
 
     op.create_table('requirement',
     sa.Column('id', sa.Integer(), nullable=False),
@@ -401,7 +403,8 @@ def upgrade():
     sa.PrimaryKeyConstraint('id')
     )
     with op.batch_alter_table('task', schema=None) as batch_op:
-        batch_op.create_index(batch_op.f('ix_task_case_id'), ['case_id'], unique=False)
+        batch_op.create_index('ix_task_case_department', ['case_id', 'department_id'], unique=False)
+        batch_op.create_index('ix_task_deadline', ['deadline'], unique=False)
         batch_op.create_index('ix_task_department_deadline', ['department_id', 'deadline'], unique=False)
         batch_op.create_index('ix_task_department_status_deadline', ['department_id', 'status', 'deadline'], unique=False)
         batch_op.create_index(batch_op.f('ix_task_item_id'), ['item_id'], unique=False)
@@ -452,7 +455,8 @@ def downgrade():
         batch_op.drop_index(batch_op.f('ix_task_item_id'))
         batch_op.drop_index('ix_task_department_status_deadline')
         batch_op.drop_index('ix_task_department_deadline')
-        batch_op.drop_index(batch_op.f('ix_task_case_id'))
+        batch_op.drop_index('ix_task_deadline')
+        batch_op.drop_index('ix_task_case_department')
 
     op.drop_table('task')
     with op.batch_alter_table('case_material', schema=None) as batch_op:
@@ -480,6 +484,8 @@ def downgrade():
 
     op.drop_table('requirement')
     with op.batch_alter_table('case', schema=None) as batch_op:
+        batch_op.drop_index('ix_case_death_date')
+        batch_op.drop_index('ix_case_registered_at')
         batch_op.drop_index('ix_case_status_registered')
         batch_op.drop_index('ix_case_region_registered')
         batch_op.drop_index(batch_op.f('ix_case_department_id'))
