@@ -21,6 +21,7 @@ from sqlalchemy import func, insert, select, text
 from sqlalchemy.orm import selectinload
 
 from app.domain import rules
+from app.domain.identity import make_id_number
 from app.domain.workdays import load_calendar
 from app.extensions import db
 from app.models import (
@@ -68,28 +69,6 @@ P_SUPPLEMENT = 0.04  # a task whose department asks for a supplement (补正)
 P_REJECTED = 0.03  # a task the department rejects
 P_LATE = 0.08  # a task finished after its deadline
 STUCK_AFTER_DAYS = 20
-
-ID_WEIGHTS = (7, 9, 10, 5, 8, 4, 2, 1, 6, 3, 7, 9, 10, 5, 8, 4, 2)
-ID_CHECK = "10X98765432"
-
-
-def id_check_digit(body):
-    """The GB 11643 check character of the first 17 digits."""
-    return ID_CHECK[sum(int(c) * w for c, w in zip(body, ID_WEIGHTS, strict=True)) % 11]
-
-
-def id_number(region_code, birth, serial):
-    """An 18-character resident ID number; an odd ``serial`` is a man's."""
-    body = f"{region_code}{birth:%Y%m%d}{serial:03d}"
-    return body + id_check_digit(body)
-
-
-def is_valid_id_number(value):
-    return (
-        isinstance(value, str) and len(value) == 18 and value[:17].isdigit()
-        and id_check_digit(value[:17]) == value[17]
-    )
-
 
 def _words(text):
     return tuple(text.split())
@@ -328,7 +307,7 @@ class _Generator:
             serial = rng.randrange(0, 100) * 10 + rng.randrange(1 if male else 0, 10, 2)
             if serial == 0:
                 continue
-            value = id_number(region_code, birth, serial)
+            value = make_id_number(region_code, birth, serial)
             if value not in self.used_ids:
                 self.used_ids.add(value)
                 return value
@@ -668,6 +647,14 @@ def _fix_sequences(session):
         ))
 
 
+def _analyze(session):
+    """PostgreSQL: fresh planner statistics after a bulk load, rather than waiting for
+    autovacuum (stale estimates make the planner pick sequential scans and JIT)."""
+    if session.get_bind().dialect.name == "postgresql":
+        session.execute(text('ANALYZE "case", task, case_fact, case_number_sequence'))
+        session.commit()
+
+
 def generate(count, months=24, random_seed=20211012, progress=None, now=None):
     """Create ``count`` synthetic cases with their facts and tasks; returns
     ``{"cases": n, "tasks": m}``. ``now`` (naive UTC) defaults to the current time."""
@@ -725,4 +712,5 @@ def generate(count, months=24, random_seed=20211012, progress=None, now=None):
         made_tasks += len(task_rows)
         if progress is not None:
             progress(len(case_rows))
+    _analyze(session)
     return {"cases": made_cases, "tasks": made_tasks}

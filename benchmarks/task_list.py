@@ -1,0 +1,132 @@
+"""Time the department work queue against an existing database.
+
+Uses the normal configuration (``DATABASE_URL`` / ``INSTANCE_DIR``); fill the database
+first, e.g.::
+
+    export INSTANCE_DIR=/tmp/synth FLASK_APP=app:create_app
+    .venv/bin/flask db upgrade && .venv/bin/flask seed all && .venv/bin/flask seed synthetic --cases 100000
+    .venv/bin/python benchmarks/task_list.py
+
+Signs in as a demo department clerk (``rs`` by default) through Flask's test client and
+times, in process, the task list page, one task's page and the REST task list: median
+and 95th percentile in milliseconds. ``--queries`` also prints each SQL statement one
+list request issues, with its time.
+"""
+
+import argparse
+import os
+import statistics
+import sys
+import time
+
+sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+
+from sqlalchemy import event, func, select  # noqa: E402
+
+from app import create_app  # noqa: E402
+from app.extensions import db  # noqa: E402
+from app.models import Case, DepartmentUser, Task  # noqa: E402
+
+
+def percentile(values, p):
+    ordered = sorted(values)
+    k = max(0, min(len(ordered) - 1, round(p / 100 * len(ordered) + 0.5) - 1))
+    return ordered[k]
+
+
+def timed(client, runs, method, url, **kwargs):
+    """Per-request times in ms after one warm-up request; fails on a non-200 answer."""
+    call = getattr(client, method)
+    response = call(url, **kwargs)
+    if response.status_code != 200:
+        raise SystemExit(f"{method.upper()} {url} answered {response.status_code}")
+    times = []
+    for _ in range(runs):
+        started = time.perf_counter()
+        response = call(url, **kwargs)
+        times.append((time.perf_counter() - started) * 1000)
+        if response.status_code != 200:
+            raise SystemExit(f"{method.upper()} {url} answered {response.status_code}")
+    return times
+
+
+def report(label, times):
+    print(f"{label:<28} median {statistics.median(times):8.1f} ms   p95 {percentile(times, 95):8.1f} ms"
+          f"   (n={len(times)})")
+
+
+def print_queries(app, client, url, **kwargs):
+    """Every statement one request issues, with its time."""
+    seen = []
+
+    def before(conn, cursor, statement, parameters, context, executemany):
+        conn.info.setdefault("started", []).append(time.perf_counter())
+
+    def after(conn, cursor, statement, parameters, context, executemany):
+        started = conn.info["started"].pop()
+        seen.append(((time.perf_counter() - started) * 1000, statement, parameters))
+
+    with app.app_context():
+        engine = db.engine
+    event.listen(engine, "before_cursor_execute", before)
+    event.listen(engine, "after_cursor_execute", after)
+    try:
+        client.get(url, **kwargs)
+    finally:
+        event.remove(engine, "before_cursor_execute", before)
+        event.remove(engine, "after_cursor_execute", after)
+    print(f"\n{len(seen)} statements for GET {url}, {sum(ms for ms, _s, _p in seen):.1f} ms in the database:")
+    for ms, statement, parameters in seen:
+        print(f"--- {ms:.1f} ms  {parameters}\n{statement}")
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--user", default="rs", help="demo department clerk (default rs)")
+    parser.add_argument("--password", default=os.environ.get("DEMO_PASSWORD", "hengfeng-demo"))
+    parser.add_argument("--runs", type=int, default=20)
+    parser.add_argument("--queries", action="store_true", help="print the SQL of one list request")
+    parser.add_argument("--url", action="append", default=[], help="also time this page (repeatable)")
+    args = parser.parse_args()
+
+    app = create_app({"WTF_CSRF_ENABLED": False})
+    with app.app_context():
+        cases = db.session.scalar(select(func.count()).select_from(Case))
+        tasks = db.session.scalar(select(func.count()).select_from(Task))
+        user = db.session.query(DepartmentUser).filter_by(username=args.user).one_or_none()
+        if user is None:
+            raise SystemExit(f"No user {args.user}: run `flask seed all` in demo mode first.")
+        department_ids = [d.id for d in user.departments]
+        own_task = db.session.scalar(
+            select(Task.id).where(Task.department_id.in_(department_ids)).order_by(Task.id.desc()).limit(1)
+        )
+        mine = db.session.scalar(select(func.count()).select_from(Task).where(Task.department_id.in_(department_ids)))
+        db.session.remove()
+    print(f"{app.config['SQLALCHEMY_DATABASE_URI'].split('@')[-1]}: {cases} cases, {tasks} tasks "
+          f"({mine} of {args.user}'s departments)")
+
+    client = app.test_client()
+    response = client.post("/login/", data={"username": args.user, "password": args.password})
+    if response.status_code != 302:
+        raise SystemExit(f"login of {args.user} failed ({response.status_code})")
+    response = client.post(
+        "/api/v1/security/login", json={"username": args.user, "password": args.password, "provider": "db"},
+    )
+    if response.status_code != 200:
+        raise SystemExit(f"API login of {args.user} failed ({response.status_code})")
+    bearer = {"Authorization": "Bearer " + response.get_json()["access_token"]}
+
+    report("GET /taskview/list/", timed(client, args.runs, "get", "/taskview/list/"))
+    if own_task is not None:
+        report(f"GET /taskview/show/{own_task}", timed(client, args.runs, "get", f"/taskview/show/{own_task}"))
+    api = client.application.test_client()  # no session cookie: the API takes the JWT only
+    report("GET /api/v1/task/", timed(api, args.runs, "get", "/api/v1/task/", headers=bearer))
+    for url in args.url:
+        report(f"GET {url}", timed(client, args.runs, "get", url))
+    if args.queries:
+        print_queries(app, client, "/taskview/list/")
+        print_queries(app, api, "/api/v1/task/", headers=bearer)
+
+
+if __name__ == "__main__":
+    main()
