@@ -6,6 +6,7 @@ from app.models.calendar import CalendarDay
 from app.models.case import Case, CaseMaterial, CaseNumberSequence, Task, case_fact
 from app.models.catalogue import Fact, Item, Material, Requirement, Rule
 from app.models.org import Department, Region
+from app.models.registry import DeathCertificate
 from app.models.user import DepartmentUser, user_department
 
 __all__ = [
@@ -14,6 +15,7 @@ __all__ = [
     "Case",
     "CaseMaterial",
     "CaseNumberSequence",
+    "DeathCertificate",
     "Department",
     "DepartmentUser",
     "Fact",

@@ -15,6 +15,7 @@ from sqlalchemy import (
     String,
     Table,
     Text,
+    text,
 )
 from sqlalchemy.orm import relationship
 
@@ -56,6 +57,12 @@ class Case(Model):
         Index("ix_case_status_registered", "status", "registered_at"),
         Index("ix_case_registered_at", "registered_at"),
         Index("ix_case_death_date", "death_date"),
+        # One open case per deceased: a second registration is refused (also under a race).
+        Index(
+            "uq_case_open_deceased", "deceased_id_number", unique=True,
+            sqlite_where=text("status IN ('registered', 'in_progress')"),
+            postgresql_where=text("status IN ('registered', 'in_progress')"),
+        ),
     )
 
     id = Column(Integer, primary_key=True)
@@ -75,6 +82,9 @@ class Case(Model):
     death_date = Column(Date, nullable=False)
     death_circumstance = Column(String(32), nullable=False)
     death_certificate_no = Column(String(64))
+    # Set when the death proof was found in the registry and agrees with the case.
+    death_certificate_id = Column(Integer, ForeignKey("death_certificate.id", name="fk_case_death_certificate"))
+    death_certificate = relationship("DeathCertificate")
 
     applicant_name = Column(String(64), nullable=False)
     applicant_id_number = Column(String(18), nullable=False)
