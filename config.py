@@ -34,7 +34,10 @@ SQLALCHEMY_TRACK_MODIFICATIONS = False
 
 # Uploaded materials live outside any served folder.
 MATERIALS_DIR = os.environ.get("MATERIALS_DIR", os.path.join(INSTANCE_DIR, "materials"))
-MAX_CONTENT_LENGTH = int(os.environ.get("MAX_UPLOAD_MB", "10")) * 1024 * 1024
+MATERIAL_MAX_BYTES = int(os.environ.get("MAX_UPLOAD_MB", "10")) * 1024 * 1024
+# The request may be a little larger than the file, so that an oversize file gets our
+# clear message rather than a bare 413.
+MAX_CONTENT_LENGTH = MATERIAL_MAX_BYTES + 2 * 1024 * 1024
 
 # Business dates (deadlines, "today") are China Standard Time whatever the server's zone.
 BUSINESS_TIMEZONE = "Asia/Shanghai"

@@ -6,7 +6,7 @@ from flask import Flask
 from flask_appbuilder import AppBuilder
 from sqlalchemy import inspect
 
-from app.extensions import db, migrate
+from app.extensions import configure_sqlite, db, migrate
 
 MIGRATIONS_DIR = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "migrations")
 
@@ -61,6 +61,7 @@ def create_app(test_config=None):
     migrate.init_app(app, db, directory=MIGRATIONS_DIR)
 
     with app.app_context():
+        configure_sqlite(db.engine)
         from app import models  # noqa: F401  (the mappers must exist before FAB inspects them)
         from app.views import register_views
 
@@ -71,10 +72,11 @@ def create_app(test_config=None):
             refuse_demo_accounts()
 
     from app.cli import register_cli
-    from app.views.base import business_date
+    from app.views.base import business_date, business_datetime
 
     register_cli(app)
     app.add_template_filter(business_date, "business_date")
+    app.add_template_filter(business_datetime, "business_datetime")
 
     from app.domain.clock import today_cst
 

@@ -2,8 +2,31 @@
 
 from flask_appbuilder.utils.legacy import get_sqla_class
 from flask_migrate import Migrate
+from sqlalchemy import event
 
 # FAB's SQLA flavour of Flask-SQLAlchemy. Our models and FAB's security tables share
 # ``flask_appbuilder.Model.metadata``; Alembic's env.py targets that metadata.
 db = get_sqla_class()()
 migrate = Migrate()
+
+
+def configure_sqlite(engine):
+    """SQLite, the embedded default, with several clerks at once: every transaction
+    takes the write lock when it begins (``BEGIN IMMEDIATE``) and waits for it, so two
+    transactions that both read and then write queue up instead of one failing with
+    "database is locked"; WAL lets readers outside transactions go on meanwhile."""
+    if engine.dialect.name != "sqlite":
+        return
+
+    @event.listens_for(engine, "connect")
+    def _connect(dbapi_connection, _record):
+        dbapi_connection.isolation_level = None  # we issue BEGIN ourselves
+        cursor = dbapi_connection.cursor()
+        cursor.execute("PRAGMA busy_timeout = 30000")
+        if engine.url.database not in (None, "", ":memory:"):
+            cursor.execute("PRAGMA journal_mode = WAL")
+        cursor.close()
+
+    @event.listens_for(engine, "begin")
+    def _begin(connection):
+        connection.exec_driver_sql("BEGIN IMMEDIATE")

@@ -26,8 +26,10 @@ class Need:
     group_no: int
     materials: tuple  # of (material_code, form)
 
-    def satisfied_by(self, present_codes):
-        return any(code in present_codes for code, _form in self.materials)
+    def satisfied_by(self, present):
+        """``present``: the (material code, form) pairs the case has: ``original`` once
+        the window checked the original, ``scan`` once a scan is stored."""
+        return any(pair in present for pair in self.materials)
 
 
 def needs_for(item, fact_codes):
@@ -56,6 +58,11 @@ def material_checklist(items, fact_codes):
     return checklist
 
 
-def is_ready(item, fact_codes, present_codes):
+def is_ready(item, fact_codes, present):
     """A task is ready once every requirement group of its item is satisfied."""
-    return all(need.satisfied_by(present_codes) for need in needs_for(item, fact_codes))
+    return all(need.satisfied_by(present) for need in needs_for(item, fact_codes))
+
+
+def missing_needs(item, fact_codes, present):
+    """The requirement groups of an item that the case does not satisfy yet."""
+    return [need for need in needs_for(item, fact_codes) if not need.satisfied_by(present)]

@@ -33,21 +33,50 @@ _READ_CASES = [
     ["^(Cases|Tasks|Case handling)$", "^menu_access$"],
 ]
 
+# Handling one's own department's tasks and reading the materials they need.
+_HANDLE_TASKS = [
+    ["^TaskTransitionApi$", "^can_transition$"],
+    ["^CaseDocumentsView$", "^can_(complete|download)$"],
+]
+
+_READ_CERTIFICATES = [
+    ["^DeathCertificateView$", "^can_(list|show)$"],
+    ["^DeathCertificateApi$", "^can_get$"],
+    ["^(Death certificates|Death-certificate registry)$", "^menu_access$"],
+]
+
 ROLES = {
     ADMIN: {"scope": SCOPE_ALL, "permissions": [[".*", ".*"]]},
     WINDOW: {
         "scope": SCOPE_DEPARTMENT,
         "permissions": _SELF_SERVICE
         + _READ_CASES
-        + [["^CaseView$", "^can_(add|edit)$"]],
+        + _HANDLE_TASKS
+        + [
+            ["^CaseView$", "^can_edit$"],
+            ["^IntakeView$", "^can_intake$"],
+            ["^Register a case$", "^menu_access$"],
+            ["^CaseIntakeApi$", "^can_(register|add_material|registration_form)$"],
+            ["^CaseDocumentsView$", "^can_(add_material|registration_form)$"],
+            ["^DeathCertificateLookupApi$", "^can_lookup$"],
+        ],
     },
-    CLERK: {"scope": SCOPE_DEPARTMENT, "permissions": _SELF_SERVICE + _READ_CASES},
-    CERT_ISSUER: {"scope": SCOPE_DEPARTMENT, "permissions": list(_SELF_SERVICE)},
+    CLERK: {"scope": SCOPE_DEPARTMENT, "permissions": _SELF_SERVICE + _READ_CASES + _HANDLE_TASKS},
+    CERT_ISSUER: {
+        "scope": SCOPE_DEPARTMENT,
+        "permissions": _SELF_SERVICE + _READ_CERTIFICATES + [["^DeathCertificateView$", "^can_(add|edit)$"]],
+    },
     SUPERVISOR: {
         "scope": SCOPE_REGION,
         "permissions": _SELF_SERVICE
         + _READ_CASES
-        + [["^AuditLogView$", "^can_(list|show)$"], ["^(Audit log|Supervision)$", "^menu_access$"]],
+        + _READ_CERTIFICATES
+        + [
+            ["^AuditLogView$", "^can_(list|show)$"],
+            ["^(Audit log|Supervision)$", "^menu_access$"],
+            ["^CaseDocumentsView$", "^can_(download|registration_form)$"],
+            ["^CaseIntakeApi$", "^can_registration_form$"],
+        ],
     },
     MANAGER: {"scope": SCOPE_REGION, "permissions": _SELF_SERVICE + _READ_CASES},
 }

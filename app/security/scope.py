@@ -16,6 +16,7 @@ from app.models import (
     CalendarDay,
     Case,
     CaseMaterial,
+    DeathCertificate,
     Department,
     Fact,
     Item,
@@ -176,6 +177,14 @@ def visibility_clause(model, scope):
                 Region.id.in_(select(Department.region_id).where(Department.id.in_(scope.department_ids)))
             )
         return or_(*clauses)
+    if model is DeathCertificate:
+        # Issuers see their own departments' certificates; supervisors their region's.
+        clauses = []
+        if scope.region_ids:
+            clauses.append(DeathCertificate.department_id.in_(_departments_in(scope.region_ids)))
+        if scope.department_ids:
+            clauses.append(DeathCertificate.department_id.in_(scope.department_ids))
+        return or_(*clauses)
     if model is AuditLog:
         return AuditLog.region_id.in_(scope.region_ids) if scope.region_ids else false()
     return false()
@@ -192,7 +201,7 @@ def scope_query(model, query, scope=None):
 def _row_department_ids(row):
     if isinstance(row, Department):
         return {row.id}
-    if isinstance(row, (Case, Task)):
+    if isinstance(row, (Case, Task, DeathCertificate)):
         dept = row.department
         return {dept.id if dept is not None else row.department_id}
     return None

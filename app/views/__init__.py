@@ -15,12 +15,23 @@ from app.views.catalogue import (
     RequirementView,
     RuleView,
 )
+from app.views.documents import CaseDocumentsView
+from app.views.intake import IntakeView
+from app.views.intake_api import CaseIntakeApi, TaskTransitionApi
+from app.views.registry import DeathCertificateApi, DeathCertificateLookupApi, DeathCertificateView
 
 
 def register_views(appbuilder):
     handling = {"category": "Case handling", "category_label": _l("Case handling"), "category_icon": "fa-folder-open"}
+    appbuilder.add_view(IntakeView, "Register a case", label=_l("Register a case"), icon="fa-plus", **handling)
     appbuilder.add_view(CaseView, "Cases", label=_l("Cases"), icon="fa-address-card", **handling)
     appbuilder.add_view(TaskView, "Tasks", label=_l("Tasks"), icon="fa-tasks", **handling)
+
+    appbuilder.add_view(
+        DeathCertificateView, "Death certificates", label=_l("Death certificates"), icon="fa-id-card",
+        category="Death-certificate registry", category_label=_l("Death-certificate registry"),
+        category_icon="fa-file-text",
+    )
 
     catalogue = {"category": "Catalogue", "category_label": _l("Catalogue"), "category_icon": "fa-book"}
     appbuilder.add_view(ItemView, "Items", label=_l("Items"), icon="fa-list", **catalogue)
@@ -41,3 +52,8 @@ def register_views(appbuilder):
 
     appbuilder.add_api(CaseApi)
     appbuilder.add_api(TaskApi)
+    appbuilder.add_api(DeathCertificateApi)
+    appbuilder.add_api(DeathCertificateLookupApi)
+    appbuilder.add_api(CaseIntakeApi)
+    appbuilder.add_api(TaskTransitionApi)
+    appbuilder.add_view_no_menu(CaseDocumentsView)

@@ -3,8 +3,8 @@
 from flask import g
 from flask_appbuilder import ModelRestApi, ModelView
 from flask_babel import format_date, format_datetime
-from flask_babel import lazy_gettext as _l
 
+from app.domain.labels import CIRCUMSTANCE_LABELS, FORM_LABELS, STATUS_LABELS  # noqa: F401  (re-exported)
 from app.security.filters import SCOPED
 from app.security.scope import check_writable
 
@@ -60,28 +60,6 @@ class ReadOnlyScopedApi(ModelRestApi):
 
 def current_user():
     return getattr(g, "user", None)
-
-
-STATUS_LABELS = {
-    "registered": _l("Registered"),
-    "in_progress": _l("In progress"),
-    "completed": _l("Completed"),
-    "cancelled": _l("Cancelled"),
-    "waiting": _l("Waiting for materials"),
-    "ready": _l("Ready"),
-    "accepted": _l("Accepted"),
-    "supplement_requested": _l("Supplement requested"),
-    "rejected": _l("Rejected"),
-}
-
-CIRCUMSTANCE_LABELS = {
-    "in_hospital": _l("Died in a medical institution"),
-    "outside_hospital": _l("Died outside a medical institution"),
-    "en_route": _l("Died on the way to a medical institution"),
-    "unnatural": _l("Unnatural death without treatment"),
-}
-
-FORM_LABELS = {"original": _l("Original"), "scan": _l("Scan")}
 
 
 def label_of(labels):

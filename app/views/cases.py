@@ -1,14 +1,11 @@
 """Cases and tasks: screens and REST reads, scoped by the one row filter."""
 
-from flask_appbuilder.fieldwidgets import Select2Widget
+from flask_appbuilder import expose, has_access
 from flask_appbuilder.models.sqla.interface import SQLAInterface
 from flask_babel import lazy_gettext as _l
-from wtforms import SelectField
 
-from app.domain.cases import CaseError, register_case
 from app.extensions import db
 from app.models import Case, Task
-from app.models.case import CIRCUMSTANCES
 from app.views.base import (
     CIRCUMSTANCE_LABELS,
     STATUS_LABELS,
@@ -16,9 +13,9 @@ from app.views.base import (
     ScopedModelView,
     business_date,
     business_datetime,
-    current_user,
     label_of,
 )
+from app.views.case_panel import case_panel
 
 CASE_LABELS = {
     "case_no": _l("Case number"),
@@ -79,19 +76,14 @@ class CaseView(ScopedModelView):
     show_title = _l("Case details")
     add_title = _l("Register a case")
     edit_title = _l("Edit case")
-    base_permissions = ["can_list", "can_show", "can_add", "can_edit"]
-    related_views = [TaskView]
+    # Cases are registered through the intake screen (IntakeView), not a generic form.
+    base_permissions = ["can_list", "can_show", "can_edit"]
     list_columns = ["case_no", "deceased_name", "death_date", "status", "region", "registered_at"]
     show_columns = [
         "case_no", "region", "department", "status", "deceased_name", "deceased_id_number",
         "deceased_gender", "hukou_local", "hukou_address", "death_date", "death_circumstance",
         "death_certificate_no", "facts", "applicant_name", "applicant_id_number", "applicant_phone",
         "applicant_relationship", "registered_at",
-    ]
-    add_columns = [
-        "deceased_name", "deceased_id_number", "deceased_gender", "hukou_local", "hukou_address",
-        "death_date", "death_circumstance", "death_certificate_no", "facts",
-        "applicant_name", "applicant_id_number", "applicant_phone", "applicant_relationship",
     ]
     edit_columns = [
         "deceased_gender", "hukou_address", "death_certificate_no",
@@ -107,20 +99,18 @@ class CaseView(ScopedModelView):
         "death_date": business_date,
         "registered_at": business_datetime,
     }
-    add_form_extra_fields = {
-        "death_circumstance": SelectField(
-            _l("Circumstance of death"),
-            choices=[(c, CIRCUMSTANCE_LABELS[c]) for c in CIRCUMSTANCES],
-            widget=Select2Widget(),
-        ),
-    }
+    show_template = "case_show.html"
 
-    def pre_add(self, item):
-        try:
-            register_case(db.session, item, current_user())
-        except CaseError as exc:
-            db.session.rollback()
-            raise ValueError(str(exc.message)) from exc
+    @expose("/show/<pk>", methods=["GET"])
+    @has_access
+    def show(self, pk):
+        widgets = self._show(pk)  # 404 when the row filter hides the case
+        case = db.session.get(Case, int(pk))
+        return self.render_template(
+            self.show_template, pk=pk, title=self.show_title, widgets=widgets, related_views=self._related_views,
+            case=case, panel=case_panel(case),
+            can_print=self.appbuilder.sm.has_access("can_registration_form", "CaseDocumentsView"),
+        )
 
 
 class CaseApi(ReadOnlyScopedApi):
@@ -130,7 +120,7 @@ class CaseApi(ReadOnlyScopedApi):
     show_columns = list_columns + [
         "death_circumstance", "applicant_name", "applicant_phone", "tasks.id",
     ]
-    order_columns = ["case_no", "registered_at", "death_date"]
+    order_columns = ["case_no", "registered_at", "death_date", "id"]
 
 
 class TaskApi(ReadOnlyScopedApi):

@@ -1,0 +1,56 @@
+"""What the case screen shows beside the case's fields: its tasks, the single material
+checklist and the actions the user may take. Everything is read through the row
+filter, so a department sees only its own tasks and the materials they need."""
+
+from flask_wtf import FlaskForm
+
+from app.domain import chain, rules
+from app.domain.labels import FORM_LABELS, STATUS_LABELS
+from app.extensions import db
+from app.models import CaseMaterial, Material, Task
+from app.security.scope import AccessDenied, check_writable, scope_query
+
+
+def _writable(row):
+    try:
+        check_writable(row)
+    except AccessDenied:
+        return False
+    return True
+
+
+def case_panel(case):
+    tasks = scope_query(Task, db.session.query(Task)).filter(Task.case_id == case.id).order_by(Task.id).all()
+    facts = chain.fact_codes(case)
+    present = chain.present_pairs(case)
+    checklist = rules.material_checklist([t.item for t in tasks], facts)
+    materials = {m.code: m for m in db.session.query(Material).filter(Material.code.in_(list(checklist)))}
+    files = (
+        scope_query(CaseMaterial, db.session.query(CaseMaterial))
+        .filter(CaseMaterial.case_id == case.id).order_by(CaseMaterial.id).all()
+    )
+    rows = []
+    for code, entry in checklist.items():
+        rows.append({
+            "code": code,
+            "name": materials[code].name,
+            "forms": [{"label": FORM_LABELS[f], "present": (code, f) in present} for f in sorted(entry["forms"])],
+            "items": entry["items"],
+            "files": [f for f in files if f.material.code == code and f.stored_name],
+        })
+    task_rows = []
+    for task in tasks:
+        missing = rules.missing_needs(task.item, facts, present)
+        task_rows.append({
+            "task": task,
+            "status": STATUS_LABELS.get(task.status, task.status),
+            "missing": [" 或 ".join(materials[c].name if c in materials else c for c, _f in need.materials)
+                        for need in missing],
+            "can_complete": task.status in ("ready", "accepted") and _writable(task),
+        })
+    return {
+        "tasks": task_rows,
+        "checklist": rows,
+        "can_add_material": case.status in chain.OPEN_CASE_STATES and _writable(case),
+        "csrf_form": FlaskForm(),
+    }

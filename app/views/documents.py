@@ -1,0 +1,125 @@
+"""Case actions on the screens: print the 联办登记表, add a material, download one
+(recorded in the audit log), complete a task. Each action finds its row through the
+row filter, so what a user may not see answers 404."""
+
+from flask import Response, abort, flash, g, redirect, request, send_file, url_for
+from flask_appbuilder import BaseView, expose, has_access
+from flask_babel import lazy_gettext as _l
+from flask_wtf import FlaskForm
+
+from app import storage
+from app.domain import audit, chain
+from app.extensions import db
+from app.models import Case, CaseMaterial, Material, Task
+from app.security.scope import AccessDenied, check_writable, scope_query
+
+
+def visible_or_404(model, pk):
+    row = scope_query(model, db.session.query(model)).filter(model.id == pk).one_or_none()
+    if row is None:
+        abort(404)
+    return row
+
+
+def pdf_response(content, filename):
+    response = Response(content, mimetype="application/pdf")
+    response.headers["Content-Disposition"] = f"inline; filename={filename}"
+    response.headers["Cache-Control"] = "no-store"
+    return response
+
+
+def registration_form_response(case):
+    """The 联办登记表 of a case (personal data: the printing is recorded)."""
+    from app import pdf
+
+    content = pdf.registration_form(case)
+    audit.record(db.session, g.user, "registration_form_printed", case=case, obj=case)
+    db.session.commit()
+    return pdf_response(content, f"{case.case_no}-registration-form.pdf")
+
+
+class CaseDocumentsView(BaseView):
+    route_base = "/case-actions"
+    default_view = "registration_form"
+
+    def _back(self, case):
+        return redirect(url_for("CaseView.show", pk=case.id))
+
+    @expose("/<int:pk>/registration-form")
+    @has_access
+    def registration_form(self, pk):
+        return registration_form_response(visible_or_404(Case, pk))
+
+    @expose("/<int:pk>/material", methods=["POST"])
+    @has_access
+    def add_material(self, pk):
+        case = visible_or_404(Case, pk)
+        if not FlaskForm().validate_on_submit():
+            flash(str(_l("The form expired; please try again.")), "danger")
+            return self._back(case)
+        try:
+            check_writable(case)
+        except AccessDenied as exc:
+            abort(403, str(exc))
+        material = db.session.query(Material).filter_by(code=request.form.get("material_code", "")).one_or_none()
+        upload = request.files.get("file")
+        content = upload.read() if upload and upload.filename else None
+        stored = None
+        try:
+            if material is None:
+                raise chain.ChainError(_l("Unknown material."))
+            row = chain.add_material(db.session, case, material, g.user,
+                                     original_checked=bool(request.form.get("original_checked")),
+                                     content=content, filename=upload.filename if upload else None)
+            stored = row.stored_name
+            db.session.commit()
+        except (storage.UploadError, chain.ChainError) as exc:
+            db.session.rollback()
+            flash(str(exc), "danger")
+            return self._back(case)
+        except Exception:
+            db.session.rollback()
+            if stored:
+                storage.remove(stored)
+            raise
+        flash(str(_l("%(material)s recorded.", material=material.name)), "success")
+        return self._back(case)
+
+    @expose("/material/<int:pk>/download")
+    @has_access
+    def download(self, pk):
+        row = visible_or_404(CaseMaterial, pk)
+        if not row.stored_name:
+            abort(404)
+        audit.record(db.session, g.user, "material_downloaded", case=row.case, obj=row,
+                     material=row.material.code, sha256=row.sha256)
+        db.session.commit()
+        return send_file(storage.path_of(row.stored_name), mimetype=row.content_type, as_attachment=True,
+                         download_name=f"{row.case.case_no}-{row.material.code}{_extension(row)}")
+
+    @expose("/task/<int:pk>/complete", methods=["POST"])
+    @has_access
+    def complete(self, pk):
+        task = visible_or_404(Task, pk)
+        if not FlaskForm().validate_on_submit():
+            flash(str(_l("The form expired; please try again.")), "danger")
+            return self._back(task.case)
+        try:
+            check_writable(task)
+            if request.form.get("version") and int(request.form["version"]) != task.version:
+                raise chain.ChainError(_l("The task was changed by someone else; reload it."))
+            chain.complete_task(db.session, task, g.user, note=request.form.get("note") or None)
+            db.session.commit()
+        except AccessDenied as exc:
+            db.session.rollback()
+            abort(403, str(exc))
+        except chain.ChainError as exc:
+            db.session.rollback()
+            flash(str(exc.message), "danger")
+            return self._back(task.case)
+        flash(str(_l("%(item)s completed.", item=task.item.name)), "success")
+        return self._back(task.case)
+
+
+def _extension(row):
+    return {"application/pdf": ".pdf", "image/jpeg": ".jpg", "image/png": ".png"}.get(row.content_type, "")

@@ -1,0 +1,170 @@
+"""The window's side of the integration API (SPEC "Integration API"):
+``POST /api/v1/case/`` registers a case, ``POST /api/v1/case/<id>/materials`` adds a
+material, ``GET /api/v1/case/<id>/registration-form`` prints the 联办登记表, and
+``POST /api/v1/task/<id>/transition`` moves a task (here: accept and complete)."""
+
+from flask import g, request
+from flask_appbuilder.api import BaseApi, expose
+from flask_appbuilder.security.decorators import protect
+from flask_babel import gettext
+from flask_babel import lazy_gettext as _l
+
+from app import storage
+from app.domain import chain, intake
+from app.domain.cases import CaseError, intake_department
+from app.extensions import db
+from app.models import Case, Material, Task
+from app.security.scope import AccessDenied, check_writable, scope_query
+
+
+def task_json(task):
+    return {
+        "id": task.id,
+        "item_code": task.item.code,
+        "department_code": task.department.code,
+        "status": task.status,
+        "deadline": task.deadline.isoformat() if task.deadline else None,
+        "version": task.version,
+    }
+
+
+def case_json(case):
+    return {
+        "id": case.id,
+        "case_no": case.case_no,
+        "status": case.status,
+        "region_code": case.region.code,
+        "death_proof_checked": case.death_certificate_id is not None,
+        "tasks": [task_json(t) for t in case.tasks],
+    }
+
+
+def _strings(errors):
+    return {name: [str(m) for m in messages] for name, messages in errors.items()}
+
+
+def visible(model, pk):
+    """The row if the caller may see it, else None (which answers 404)."""
+    return scope_query(model, db.session.query(model)).filter(model.id == pk).one_or_none()
+
+
+class CaseIntakeApi(BaseApi):
+    resource_name = "case"
+    allow_browser_login = False  # JWT only: no CSRF token travels with these writes
+
+    def _refuse(self, status, message, errors=None):
+        body = {"message": str(message)}
+        if errors:
+            body["errors"] = _strings(errors)
+        return self.response(status, **body)
+
+    @expose("/", methods=["POST"])
+    @protect()
+    def register(self):
+        """Register a case (window clerks)."""
+        body = request.get_json(silent=True)
+        if not isinstance(body, dict):
+            return self._refuse(400, _l("The request body must be a JSON object."))
+        try:
+            window = intake_department(g.user)
+        except CaseError as exc:
+            return self._refuse(403, exc.message)
+        application = intake.Application(
+            deceased=body.get("deceased") if isinstance(body.get("deceased"), dict) else {},
+            applicant=body.get("applicant") if isinstance(body.get("applicant"), dict) else {},
+            facts=body.get("facts") if isinstance(body.get("facts"), list) else [],
+            region_code=body.get("region_code"),
+        )
+        try:
+            case = intake.register(db.session, application, g.user, window)
+            db.session.commit()
+        except intake.IntakeRefused as exc:
+            db.session.rollback()
+            message = (gettext("This deceased already has an open case: %(no)s.", no=exc.existing.case_no)
+                       if exc.existing is not None else gettext("The application has errors; nothing was saved."))
+            answer = {"message": message, "errors": _strings(exc.errors)}
+            if exc.existing is not None:
+                answer["existing_case_no"] = exc.existing.case_no
+            return self.response(exc.status, **answer)
+        return self.response(201, **case_json(case))
+
+    @expose("/<int:pk>/materials", methods=["POST"])
+    @protect()
+    def add_material(self, pk):
+        """Add a material: multipart ``material_code``, ``file``, ``original_checked``."""
+        case = visible(Case, pk)
+        if case is None:
+            return self.response_404()
+        try:
+            check_writable(case)
+        except AccessDenied as exc:
+            return self._refuse(403, exc)
+        code = (request.form.get("material_code") or "").strip()
+        material = db.session.query(Material).filter_by(code=code).one_or_none()
+        if material is None:
+            return self._refuse(422, _l("Unknown material."), {"material_code": [_l("Unknown material.")]})
+        upload = request.files.get("file")
+        content = upload.read() if upload else None
+        original_checked = (request.form.get("original_checked") or "").lower() in ("true", "1", "on", "yes")
+        stored = None
+        try:
+            row = chain.add_material(db.session, case, material, g.user, original_checked=original_checked,
+                                     content=content, filename=upload.filename if upload else None)
+            stored = row.stored_name
+            db.session.commit()
+        except (storage.UploadError, chain.ChainError) as exc:
+            db.session.rollback()
+            field = getattr(exc, "field", None) or "file"
+            return self._refuse(422, exc, {field: [str(exc)]})
+        except Exception:
+            db.session.rollback()
+            if stored:
+                storage.remove(stored)
+            raise
+        return self.response(201, id=row.id, material_code=material.code, original_checked=row.original_checked,
+                             sha256=row.sha256, size=row.size, case=case_json(case))
+
+    @expose("/<int:pk>/registration-form", methods=["GET"])
+    @protect()
+    def registration_form(self, pk):
+        """The 联办登记表 as a PDF."""
+        case = visible(Case, pk)
+        if case is None:
+            return self.response_404()
+        from app.views.documents import registration_form_response
+
+        return registration_form_response(case)
+
+
+class TaskTransitionApi(BaseApi):
+    resource_name = "task"
+    allow_browser_login = False
+
+    @expose("/<int:pk>/transition", methods=["POST"])
+    @protect()
+    def transition(self, pk):
+        """Move a task: ``{"action": "accept" | "complete", "note", "version"}``."""
+        task = visible(Task, pk)
+        if task is None:
+            return self.response_404()
+        body = request.get_json(silent=True) or {}
+        try:
+            check_writable(task)
+        except AccessDenied as exc:
+            return self.response(403, message=str(exc))
+        if body.get("version") is not None and body.get("version") != task.version:
+            return self.response(409, message=gettext("The task was changed by someone else; reload it."),
+                                 task=task_json(task))
+        action = body.get("action")
+        try:
+            if action == "complete":
+                chain.complete_task(db.session, task, g.user, note=body.get("note"))
+            elif action == "accept":
+                chain.accept_task(db.session, task, g.user, note=body.get("note"))
+            else:
+                return self.response(400, message=gettext("Unknown action."))
+            db.session.commit()
+        except chain.ChainError as exc:
+            db.session.rollback()
+            return self.response(409, message=str(exc.message), task=task_json(task))
+        return self.response(200, **task_json(task))
