@@ -3,10 +3,11 @@ sent to the department of the case's county that handles the item."""
 
 from flask_babel import lazy_gettext as _l
 from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import selectinload
 
 from app.domain import audit, rules
 from app.domain.clock import today_cst
-from app.models import CaseNumberSequence, Department, Item, Task
+from app.models import CaseNumberSequence, Department, Item, Rule, Task
 from app.models.case import CASE_REGISTERED, WAITING
 
 
@@ -40,7 +41,9 @@ def allocate_case_no(session, region, year):
 def plan_items(session, region, fact_codes):
     """The items a case with these facts gets, each with its handling department in
     the case's region. A region lacking a department for an item is a set-up error."""
-    items = rules.items_for(session.query(Item).all(), fact_codes)
+    items = rules.items_for(
+        session.query(Item).options(selectinload(Item.rules).joinedload(Rule.fact)).all(), fact_codes
+    )
     departments = {d.code: d for d in session.query(Department).filter_by(region_id=region.id, active=True)}
     plan = []
     for item in items:

@@ -77,6 +77,7 @@ class CaseIntakeApi(BaseApi):
         )
         try:
             case = intake.register(db.session, application, g.user, window)
+            answer = case_json(case)  # before the commit expires what was just written
             db.session.commit()
         except intake.IntakeRefused as exc:
             db.session.rollback()
@@ -86,7 +87,7 @@ class CaseIntakeApi(BaseApi):
             if exc.existing is not None:
                 answer["existing_case_no"] = exc.existing.case_no
             return self.response(exc.status, **answer)
-        return self.response(201, **case_json(case))
+        return self.response(201, **answer)
 
     @expose("/<int:pk>/materials", methods=["POST"])
     @protect()
