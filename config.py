@@ -41,6 +41,8 @@ MAX_CONTENT_LENGTH = MATERIAL_MAX_BYTES + 2 * 1024 * 1024
 
 # Business dates (deadlines, "today") are China Standard Time whatever the server's zone.
 BUSINESS_TIMEZONE = "Asia/Shanghai"
+# Timestamps are stored in UTC and shown in China Standard Time.
+BABEL_DEFAULT_TIMEZONE = BUSINESS_TIMEZONE
 
 APP_NAME = "身后一件事 联办"
 APP_THEME = ""
@@ -66,3 +68,6 @@ LANGUAGES = {
 WTF_CSRF_ENABLED = True
 SESSION_COOKIE_HTTPONLY = True
 SESSION_COOKIE_SAMESITE = "Lax"
+
+# The embedded Chinese font of the PDFs (Debian package fonts-wqy-microhei).
+REPORT_FONT_PATH = os.environ.get("REPORT_FONT_PATH", "/usr/share/fonts/truetype/wqy/wqy-microhei.ttc")

@@ -56,7 +56,8 @@ def load_regions(data):
     regions = {}
     for spec in data["regions"]:
         parent = regions.get(spec.get("parent"))
-        region = _upsert(Region, {"code": spec["code"]}, name=spec["name"], level=spec["level"], parent=parent)
+        region = _upsert(Region, {"code": spec["code"]}, name=spec["name"], level=spec["level"], parent=parent,
+                         notice=spec.get("notice"))
         regions[spec["code"]] = region
         db.session.flush()
         departments = {}

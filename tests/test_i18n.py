@@ -99,3 +99,11 @@ def test_task_deadlines_show_in_chinese(client, app):
         db.session.remove()
     login(client, "window")
     assert "2026年12月3日" in client.get(f"/taskview/show/{task_id}").get_data(as_text=True)
+
+
+def test_times_are_shown_in_china_standard_time(app):
+    from app.views.base import business_datetime
+
+    with app.test_request_context(), force_locale("zh"):
+        # 2026-12-03 18:30 UTC is 2026-12-04 02:30 in Beijing.
+        assert "2026年12月4日" in business_datetime(datetime.datetime(2026, 12, 3, 18, 30))

@@ -230,6 +230,8 @@ ZH = {
     "Unknown material.": "未知的材料。",
     "Yes": "是",
     "Your window registers cases of %(region)s only.": "本窗口只能登记%(region)s的案件。",
+    "Notice": "依据文件",
+    "The notice that set up joint handling here, cited on the forms.": "本地开展联办的依据文件，打印在各类表单上。",
 }
 
 # Messages of Flask-AppBuilder that its own zh catalogue leaves untranslated.

@@ -16,6 +16,8 @@ class Region(Model):
     level = Column(String(16), nullable=False, default="county")  # province, city, county
     parent_id = Column(Integer, ForeignKey("region.id"), index=True)
     parent = relationship("Region", remote_side=[id], backref="children")
+    # The notice that set up joint handling here, cited on the region's forms.
+    notice = Column(String(256))
 
     def __repr__(self):
         return self.name

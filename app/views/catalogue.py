@@ -124,10 +124,14 @@ class RegionView(ScopedModelView):
     add_title = _l("Add a region")
     edit_title = _l("Edit region")
     list_columns = ["code", "name", "level", "parent"]
-    add_columns = edit_columns = show_columns = ["code", "name", "level", "parent"]
+    add_columns = edit_columns = show_columns = ["code", "name", "level", "parent", "notice"]
     search_columns = ["code", "name"]
     related_scoped_fields = ("parent",)
-    label_columns = {"code": _l("Code"), "name": _l("Name"), "level": _l("Level"), "parent": _l("Parent region")}
+    label_columns = {
+        "code": _l("Code"), "name": _l("Name"), "level": _l("Level"), "parent": _l("Parent region"),
+        "notice": _l("Notice"),
+    }
+    description_columns = {"notice": _l("The notice that set up joint handling here, cited on the forms.")}
 
 
 class DepartmentView(ScopedModelView):

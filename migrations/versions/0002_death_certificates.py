@@ -1,4 +1,4 @@
-"""death certificate registry; one open case per deceased
+"""death certificate registry; one open case per deceased; the notice of a region
 
 Revision ID: 0002
 Revises: 0001
@@ -39,6 +39,9 @@ def upgrade():
         batch_op.create_index(batch_op.f('ix_death_certificate_deceased_id_number'), ['deceased_id_number'], unique=False)
         batch_op.create_index(batch_op.f('ix_death_certificate_department_id'), ['department_id'], unique=False)
 
+    with op.batch_alter_table('region', schema=None) as batch_op:
+        batch_op.add_column(sa.Column('notice', sa.String(length=256), nullable=True))
+
     with op.batch_alter_table('case', schema=None) as batch_op:
         batch_op.add_column(sa.Column('death_certificate_id', sa.Integer(), nullable=True))
         batch_op.create_index('uq_case_open_deceased', ['deceased_id_number'], unique=True, sqlite_where=sa.text("status IN ('registered', 'in_progress')"), postgresql_where=sa.text("status IN ('registered', 'in_progress')"))
@@ -59,4 +62,7 @@ def downgrade():
         batch_op.drop_index(batch_op.f('ix_death_certificate_deceased_id_number'))
 
     op.drop_table('death_certificate')
+
+    with op.batch_alter_table('region', schema=None) as batch_op:
+        batch_op.drop_column('notice')
     # ### end Alembic commands ###
