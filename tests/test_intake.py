@@ -2,6 +2,8 @@
 validation named by its field (screen and API), nothing half-written, case numbers."""
 
 
+import datetime
+
 import pytest
 
 from app.domain import intake, rules
@@ -290,3 +292,96 @@ def test_intake_check_refuses_without_writing(ctx):
         intake.check(db.session, intake.Application(deceased={"hukou_local": True}), window)
     assert {"deceased.name", "deceased.id_number", "deceased.death_date", "applicant.phone"} <= set(
         refused.value.errors)
+
+
+def _certificate(app, number, name, id_no, death_date=datetime.date(2026, 11, 30), region="361125"):
+    from app.models import DeathCertificate, Department, Region
+
+    with app.app_context():
+        region_row = db.session.query(Region).filter_by(code=region).one()
+        wj = db.session.query(Department).filter_by(region_id=region_row.id, code="WJ").one()
+        db.session.add(DeathCertificate(number=number, kind="medical", deceased_name=name, deceased_id_number=id_no,
+                                        death_date=death_date, death_circumstance="in_hospital", department=wj))
+        db.session.commit()
+        db.session.remove()
+
+
+def test_a_case_that_agrees_with_its_registered_death_proof_is_marked_checked(app, client):
+    number = _male_id(birth="19330303")
+    _certificate(app, "WJ-2026-0001", "赵六", number)
+    body = payload(**{"deceased.id_number": number, "deceased.name": "赵六",
+                      "deceased.death_certificate_no": "WJ-2026-0001"})
+    answer = client.post("/api/v1/case/", json=body, headers=jwt_headers(client, "window"))
+    assert answer.status_code == 201 and answer.get_json()["death_proof_checked"] is True
+
+
+def test_a_case_that_contradicts_the_registry_is_refused_until_the_clerk_accepts(app, client):
+    number = _male_id(birth="19330404")
+    _certificate(app, "WJ-2026-0002", "钱七", number, death_date=datetime.date(2026, 11, 28))
+    body = payload(**{"deceased.id_number": number, "deceased.name": "钱八",
+                      "deceased.death_certificate_no": "WJ-2026-0002"})
+    headers = jwt_headers(client, "window")
+    refused = client.post("/api/v1/case/", json=body, headers=headers)
+    assert refused.status_code == 422
+    errors = refused.get_json()["errors"]
+    assert set(errors) == {"deceased.name", "deceased.death_date"} and "钱七" in errors["deceased.name"][0]
+    body["accept_registry_differences"] = True
+    accepted = client.post("/api/v1/case/", json=body, headers=headers)
+    assert accepted.status_code == 201 and accepted.get_json()["death_proof_checked"] is False
+
+
+def test_the_screen_fills_the_form_from_the_registry_and_shows_differences(app, client):
+    number = _male_id(birth="19330505")
+    _certificate(app, "WJ-2026-0003", "孙九", number)
+    login(client, "window")
+    filled = client.post("/intake/", data={"death_certificate_no": "WJ-2026-0003", "action": "lookup"})
+    page = filled.get_data(as_text=True)
+    assert "孙九" in page and number in page and "2026-11-30" in page
+    with app.app_context():
+        from app.models import AuditLog
+
+        assert db.session.query(AuditLog).filter_by(action="death_certificate_lookup", username="window").count()
+        db.session.remove()
+    data = _form(deceased_name="孙十", deceased_id_number=number, death_date="2026-11-30",
+                 death_certificate_no="WJ-2026-0003", action="save")
+    page = client.post("/intake/", data=data).get_data(as_text=True)
+    assert "孙九" in page and "孙十" in page and "不一致" in page  # the difference, before saving
+    with app.app_context():
+        assert db.session.query(Case).filter_by(deceased_id_number=number).count() == 0
+        db.session.remove()
+    data["accept_differences"] = "y"
+    assert client.post("/intake/", data=data).status_code == 302
+    with app.app_context():
+        case = db.session.query(Case).filter_by(deceased_id_number=number).one()
+        assert case.death_certificate_id is None  # saved, but not counted as checked
+        db.session.remove()
+
+
+def test_another_countys_death_proof_is_not_found(app, client):
+    number = _male_id(birth="19330606")
+    _certificate(app, "YY-WJ-0001", "周一", number, region="361126")
+    login(client, "window")
+    page = client.post("/intake/", data={"death_certificate_no": "YY-WJ-0001", "action": "lookup"})
+    assert "周一" not in page.get_data(as_text=True)
+
+
+@pytest.mark.parametrize(
+    "overrides, message",
+    [
+        ({"death_circumstance": "at_sea"}, "未知的死亡情形"),
+        ({"facts": ["lottery_winner"]}, "未知的逝者情形"),
+        ({"deceased_name": ""}, "请输入逝者姓名"),
+        ({"applicant_id_number": "110105194912310021"}, "不是有效的居民身份证号码"),
+        ({"death_date": "2026-13-45"}, "日期"),
+    ],
+)
+def test_more_screen_errors_in_chinese(app, client, overrides, message):
+    login(client, "window")
+    with app.app_context():
+        before = count_cases()
+        db.session.remove()
+    page = client.post("/intake/", data=_form(action="save", **overrides))
+    assert page.status_code == 200 and message in page.get_data(as_text=True)
+    with app.app_context():
+        assert count_cases() == before
+        db.session.remove()

@@ -232,6 +232,8 @@ ZH = {
     "Your window registers cases of %(region)s only.": "本窗口只能登记%(region)s的案件。",
     "Notice": "依据文件",
     "The notice that set up joint handling here, cited on the forms.": "本地开展联办的依据文件，打印在各类表单上。",
+    "No": "否",
+    "The registered death proof %(no)s says %(value)s.": "已登记的死亡证明%(no)s记载为：%(value)s。",
 }
 
 # Messages of Flask-AppBuilder that its own zh catalogue leaves untranslated.

@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from flask_babel import lazy_gettext as _l
 from sqlalchemy.exc import IntegrityError
 
-from app.domain import identity, rules
+from app.domain import identity, registry, rules
 from app.domain.cases import CaseError, plan_items, register_case
 from app.domain.clock import today_cst
 from app.models import Case, Fact
@@ -163,12 +163,41 @@ def preview(session, window, fact_list):
     return plan, rules.material_checklist(items, codes)
 
 
-def register(session, application, user, window, certificate=None):
+# Case column → API field, for differences from the registry.
+REGISTRY_FIELDS = {
+    "deceased_name": "deceased.name", "deceased_id_number": "deceased.id_number",
+    "death_date": "deceased.death_date", "death_circumstance": "deceased.death_circumstance",
+}
+
+
+def registry_match(session, window, values):
+    """The registered death proof the application names, and how the application
+    differs from it: (certificate or None, [(field, registry value, case value)])."""
+    if not values.get("death_certificate_no"):
+        return None, []
+    cert = registry.find_certificate(session, window.region, number=values["death_certificate_no"])
+    if cert is None:
+        return None, []
+    return cert, registry.differences(cert, values["deceased_name"], values["deceased_id_number"],
+                                      values["death_date"], values["death_circumstance"])
+
+
+def register(session, application, user, window, accept_differences=False):
     """Check and register; commits nothing (the caller commits). Raises
-    ``IntakeRefused`` with nothing flushed."""
+    ``IntakeRefused`` with nothing flushed. A case that agrees with its registered
+    death proof is linked to it (checked); one that differs is refused unless the
+    clerk has seen the differences (``accept_differences``), and is then saved
+    unchecked."""
     values = check(session, application, window)
+    certificate, diffs = registry_match(session, window, values)
+    if diffs and not accept_differences:
+        raise IntakeRefused({
+            REGISTRY_FIELDS[field]: [_l("The registered death proof %(no)s says %(value)s.",
+                                        no=certificate.number, value=theirs)]
+            for field, theirs, _ours in diffs
+        })
     case = Case(**values)
-    if certificate is not None:
+    if certificate is not None and not diffs:
         case.death_certificate = certificate
     try:
         with session.begin_nested():

@@ -3,6 +3,7 @@
 from flask import g
 from flask_appbuilder import ModelRestApi, ModelView
 from flask_babel import format_date, format_datetime
+from flask_babel import lazy_gettext as _l
 
 from app.domain.labels import CIRCUMSTANCE_LABELS, FORM_LABELS, STATUS_LABELS  # noqa: F401  (re-exported)
 from app.security.filters import SCOPED
@@ -64,3 +65,7 @@ def current_user():
 
 def label_of(labels):
     return lambda value: labels.get(value, value or "")
+
+
+def yes_no(value):
+    return _l("Yes") if value else _l("No")

@@ -14,6 +14,7 @@ from app.views.base import (
     business_date,
     business_datetime,
     label_of,
+    yes_no,
 )
 from app.views.case_panel import case_panel
 
@@ -98,6 +99,11 @@ class CaseView(ScopedModelView):
         "death_circumstance": label_of(CIRCUMSTANCE_LABELS),
         "death_date": business_date,
         "registered_at": business_datetime,
+        "hukou_local": yes_no,
+        "facts": lambda facts: "、".join(f.name for f in facts or []),
+        "death_certificate_no": lambda value: value or "",
+        "hukou_address": lambda value: value or "",
+        "applicant_relationship": lambda value: value or "",
     }
     show_template = "case_show.html"
 

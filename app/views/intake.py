@@ -19,6 +19,7 @@ from app.domain.labels import CIRCUMSTANCE_LABELS, FORM_LABELS
 from app.extensions import db
 from app.models import Fact
 from app.models.case import CIRCUMSTANCES
+from app.views.base import business_date
 
 # API field → form field.
 FIELDS = {
@@ -30,6 +31,20 @@ FIELDS = {
     "applicant.phone": "applicant_phone", "applicant.relationship": "applicant_relationship",
     "region_code": "deceased_name",
 }
+
+
+REGISTRY_LABELS = {
+    "deceased_name": _l("Name of the deceased"), "deceased_id_number": _l("ID number of the deceased"),
+    "death_date": _l("Date of death"), "death_circumstance": _l("Circumstance of death"),
+}
+
+
+def _shown(field, value):
+    if field == "death_date":
+        return business_date(value)
+    if field == "death_circumstance":
+        return CIRCUMSTANCE_LABELS.get(value, value)
+    return value
 
 
 class FactsField(SelectMultipleField):
@@ -99,12 +114,12 @@ class IntakeView(BaseView):
                    "certificate": None, "material_names": {}, "form_labels": FORM_LABELS}
         if request.method == "POST":
             if not form.validate_on_submit():
-                flash(gettext("The form expired; please try again.") if form.csrf_token.errors
+                csrf = getattr(form, "csrf_token", None)
+                flash(gettext("The form expired; please try again.") if csrf is not None and csrf.errors
                       else gettext("The application has errors; nothing was saved."), "danger")
             elif action == "lookup":
                 self._fill_from_registry(form, window, context)
             else:
-                context["certificate"], context["differences"] = self._registry_check(form, window)
                 saved = self._preview_or_save(form, window, action, context)
                 if saved is not None:
                     return saved
@@ -113,8 +128,11 @@ class IntakeView(BaseView):
     def _fill_from_registry(self, form, window, context):
         number = (form.death_certificate_no.data or "").strip() or None
         id_number = (form.deceased_id_number.data or "").strip().upper() or None
-        cert = registry.find_certificate(db.session, window.region, number=number, id_number=id_number) \
-            if (number or id_number) else None
+        cert = None
+        if number or id_number:
+            cert = registry.look_up_certificate(db.session, g.user, [window.region], number=number,
+                                                id_number=id_number)
+            db.session.commit()  # the look-up is recorded, found or not
         if cert is None:
             flash(gettext("No death proof with this number or ID number is registered in %(region)s.",
                           region=window.region.name), "warning")
@@ -126,18 +144,6 @@ class IntakeView(BaseView):
         form.death_circumstance.data = cert.death_circumstance
         context["certificate"] = cert
         flash(gettext("Filled in from death proof %(no)s.", no=cert.number), "success")
-
-    def _registry_check(self, form, window):
-        number = (form.death_certificate_no.data or "").strip()
-        if not number:
-            return None, []
-        cert = registry.find_certificate(db.session, window.region, number=number)
-        if cert is None:
-            return None, []
-        return cert, registry.differences(
-            cert, form.deceased_name.data, (form.deceased_id_number.data or "").strip().upper(),
-            form.death_date.data, form.death_circumstance.data,
-        )
 
     def _preview_or_save(self, form, window, action, context):
         application = form.application()
@@ -157,6 +163,11 @@ class IntakeView(BaseView):
             flash(str(exc.message), "danger")
             return None
         context["plan"], context["checklist"] = plan, checklist
+        certificate, diffs = intake.registry_match(db.session, window, values)
+        context["certificate"] = certificate
+        context["differences"] = [
+            (REGISTRY_LABELS[field], _shown(field, theirs), _shown(field, ours)) for field, theirs, ours in diffs
+        ]
         from app.models import Material
 
         context["material_names"] = {
@@ -170,7 +181,7 @@ class IntakeView(BaseView):
             return None
         try:
             case = intake.register(db.session, application, g.user, window,
-                                   certificate=context["certificate"] if not context["differences"] else None)
+                                   accept_differences=bool(form.accept_differences.data))
             db.session.commit()
         except intake.IntakeRefused as exc:
             db.session.rollback()

@@ -76,7 +76,8 @@ class CaseIntakeApi(BaseApi):
             region_code=body.get("region_code"),
         )
         try:
-            case = intake.register(db.session, application, g.user, window)
+            case = intake.register(db.session, application, g.user, window,
+                                   accept_differences=body.get("accept_registry_differences") is True)
             answer = case_json(case)  # before the commit expires what was just written
             db.session.commit()
         except intake.IntakeRefused as exc:
