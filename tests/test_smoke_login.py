@@ -14,3 +14,12 @@ def test_demo_window_can_sign_in_and_see_cases(client):
 def test_jwt_login_works_for_the_api(client):
     headers = jwt_headers(client, "rs")
     assert client.get("/api/v1/task/", headers=headers).status_code == 200
+
+
+def test_the_api_describes_itself_without_a_cdn(client):
+    headers = jwt_headers(client, "rs")
+    spec = client.get("/api/v1/_openapi", headers=headers)
+    assert spec.status_code == 200 and "/api/v1/task/" in spec.get_json()["paths"]
+    login(client, "rs")
+    page = client.get("/swagger/v1").get_data(as_text=True)
+    assert "swagger-ui-bundle.js" in page and "https://" not in page.split("<body")[0]

@@ -31,6 +31,9 @@ _READ_CASES = [
     ["^TaskView$", "^can_(list|show)$"],
     ["^(CaseApi|TaskApi)$", "^can_get$"],
     ["^(Cases|Tasks|Case handling)$", "^menu_access$"],
+    # The integration API describes itself (served by the app, no CDN).
+    ["^OpenApi$", "^can_get$"],
+    ["^SwaggerView$", "^can_show$"],
 ]
 
 # Handling one's own department's tasks and reading the materials they need.
