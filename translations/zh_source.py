@@ -234,6 +234,23 @@ ZH = {
     "The notice that set up joint handling here, cited on the forms.": "本地开展联办的依据文件，打印在各类表单上。",
     "No": "否",
     "The registered death proof %(no)s says %(value)s.": "已登记的死亡证明%(no)s记载为：%(value)s。",
+    "%(item)s accepted.": "已受理：%(item)s。",
+    "%(item)s: not handled, with the reason recorded.": "%(item)s：不予办理，原因已记录。",
+    "%(item)s: supplement requested; the clock is stopped.": "%(item)s：已要求补正，办理时限暂停计算。",
+    "A supplement cannot be requested while the task is %(state)s.": "任务处于“%(state)s”状态，不能要求补正。",
+    "Accept": "受理",
+    "Cancel the case": "撤销案件",
+    "Case %(no)s cancelled.": "案件%(no)s已撤销。",
+    "Case %(no)s is %(state)s and cannot be cancelled.": "案件%(no)s处于“%(state)s”状态，不能撤销。",
+    "Give the reason for cancelling the case.": "请填写撤销案件的原因。",
+    "Give the reason why the item cannot be handled.": "请填写不予办理的原因。",
+    "Name at least one missing material.": "请至少选择一项需要补正的材料。",
+    "Reject": "不予办理",
+    "Request a supplement": "要求补正",
+    "Say what is missing or wrong.": "请说明需要补正的内容。",
+    "This item does not need %(codes)s.": "本事项不需要以下材料：%(codes)s。",
+    "This task cannot be rejected while it is %(state)s.": "任务处于“%(state)s”状态，不能不予办理。",
+    "What is missing": "需补正的内容",
 }
 
 # Messages of Flask-AppBuilder that its own zh catalogue leaves untranslated.

@@ -5,6 +5,7 @@ readies the tasks that waited for it. Views, the API and the CLI call these func
 each works in the caller's transaction and writes its audit rows there."""
 
 from flask_babel import lazy_gettext as _l
+from sqlalchemy.orm.exc import StaleDataError
 
 from app import storage
 from app.domain import audit, rules
@@ -14,12 +15,15 @@ from app.domain.workdays import load_calendar
 from app.models import CaseMaterial
 from app.models.case import (
     ACCEPTED,
+    CASE_CANCELLED,
     CASE_COMPLETED,
     CASE_IN_PROGRESS,
     CASE_REGISTERED,
     COMPLETED,
+    OPEN_TASK_STATES,
     READY,
     REJECTED,
+    SUPPLEMENT_REQUESTED,
     WAITING,
     utcnow,
 )
@@ -27,15 +31,40 @@ from app.models.catalogue import ORIGINAL, SCAN
 
 OPEN_CASE_STATES = (CASE_REGISTERED, CASE_IN_PROGRESS)
 FINISHED_TASK_STATES = (COMPLETED, REJECTED)
+# The states in which a department may accept, complete, reject or ask for a supplement.
+IN_HAND_STATES = (READY, ACCEPTED)
+# Stored on the tasks a cancellation closes (data, in the language of the notice).
+CANCELLED_NOTE = "案件已撤销：{reason}"
 
 
 class ChainError(ValueError):
     """An operation the case's or task's state does not allow, with a message."""
 
-    def __init__(self, message, field=None):
+    def __init__(self, message, field=None, stale=False):
         super().__init__(str(message))
         self.message = message
-        self.field = field
+        self.field = field  # set when a required input is missing or wrong (422 in the API)
+        self.stale = stale  # the row was changed by someone else meanwhile
+
+
+def stale_error():
+    return ChainError(_l("The task was changed by someone else; reload it."), stale=True)
+
+
+def flush(session):
+    """Write now, so that a concurrent change of the same task (``version_id_col``)
+    surfaces here as a ChainError rather than later at commit."""
+    try:
+        session.flush()
+    except StaleDataError as exc:
+        raise stale_error() from exc
+
+
+def _required(value, field, message):
+    text = (value or "").strip() if isinstance(value, str) else ""
+    if not text:
+        raise ChainError(message, field=field)
+    return text
 
 
 def state_label(task):
@@ -93,9 +122,45 @@ def add_material(session, case, material, user, *, original_checked=False, conte
     session.flush()
     audit.record(session, user, "material_added", case=case, obj=row, material=material.code,
                  original_checked=row.original_checked, sha256=row.sha256, size=row.size)
+    calendar = calendar or load_calendar(session)
+    resume_supplemented_tasks(session, case, material, user, now=now, calendar=calendar)
     ready_waiting_tasks(session, case, user, now=now, calendar=calendar)
     roll_up(case)
     return row
+
+
+def supplement_codes(task):
+    return (task.supplement_materials or "").split()
+
+
+def resume_supplemented_tasks(session, case, material, user, now=None, calendar=None):
+    """A material arrived: each task that asked for it as a supplement crosses it off;
+    a task with nothing outstanding is ready again, and its clock runs on from where it
+    stopped: the deadline is the working days that were left, counted from today (CST).
+    A task that was already overdue when it stopped keeps its deadline."""
+    now = now or utcnow()
+    resumed = []
+    for task in case.tasks:
+        if task.status != SUPPLEMENT_REQUESTED or material.code not in supplement_codes(task):
+            continue
+        outstanding = [code for code in supplement_codes(task) if code != material.code]
+        task.supplement_materials = " ".join(outstanding) or None
+        if outstanding:
+            continue
+        calendar = calendar or load_calendar(session)
+        left = task.supplement_days_left
+        before_deadline = task.deadline
+        if left is not None and left >= 0:
+            task.deadline = calendar.add_working_days(to_cst_date(now), left)
+        task.status = READY
+        audit.record(session, user, "supplement_received", case=case, obj=task, from_state=SUPPLEMENT_REQUESTED,
+                     to_state=READY, material=material.code, days_left=left,
+                     deadline_before=before_deadline.isoformat() if before_deadline else None,
+                     deadline=task.deadline.isoformat() if task.deadline else None)
+        task.supplement_requested_at = None
+        task.supplement_days_left = None
+        resumed.append(task)
+    return resumed
 
 
 def roll_up(case):
@@ -115,7 +180,7 @@ def complete_task(session, task, user, note=None, now=None, calendar=None, produ
     """Complete a ready or accepted task. If its item produces a material (cremation
     produces the 火化证明), the document is issued as a case material, which readies
     the tasks waiting for it. ``produce(material, case, issued_on)`` renders it."""
-    if task.status not in (READY, ACCEPTED):
+    if task.status not in IN_HAND_STATES:
         raise ChainError(_l("This task cannot be completed while it is %(state)s.", state=state_label(task)))
     now = now or utcnow()
     before = task.status
@@ -134,6 +199,7 @@ def complete_task(session, task, user, note=None, now=None, calendar=None, produ
         add_material(session, task.case, material, user, content=content,
                      filename=f"{task.case.case_no}-{material.code}.pdf", now=now, calendar=calendar)
     roll_up(task.case)
+    flush(session)
     return task
 
 
@@ -146,4 +212,97 @@ def accept_task(session, task, user, note=None, now=None):
     audit.record(session, user, "task_accepted", case=task.case, obj=task, from_state=READY, to_state=ACCEPTED,
                  reason=note)
     roll_up(task.case)
+    flush(session)
     return task
+
+
+def reject_task(session, task, user, reason, now=None):
+    """The department refuses a ready or accepted task (不予办理), with a reason."""
+    if task.status not in IN_HAND_STATES:
+        raise ChainError(_l("This task cannot be rejected while it is %(state)s.", state=state_label(task)))
+    reason = _required(reason, "reason", _l("Give the reason why the item cannot be handled."))
+    before = task.status
+    task.status = REJECTED
+    task.finished_at = now or utcnow()
+    task.result_note = reason
+    audit.record(session, user, "task_rejected", case=task.case, obj=task, from_state=before, to_state=REJECTED,
+                 reason=reason)
+    roll_up(task.case)
+    flush(session)
+    return task
+
+
+def supplement_choices(task):
+    """The materials a supplement may ask for: those this task's item needs for its case."""
+    codes = []
+    for need in rules.needs_for(task.item, fact_codes(task.case)):
+        for code, _form in need.materials:
+            if code not in codes:
+                codes.append(code)
+    return codes
+
+
+def request_supplement(session, task, user, note, material_codes, now=None, calendar=None):
+    """The department asks for a supplement (补正) naming the missing material(s). The
+    clock stops: the working days left until the deadline are kept until the window
+    adds what was asked for (see ``resume_supplemented_tasks``)."""
+    if task.status not in IN_HAND_STATES:
+        raise ChainError(_l("A supplement cannot be requested while the task is %(state)s.", state=state_label(task)))
+    note = _required(note, "note", _l("Say what is missing or wrong."))
+    codes = []
+    for code in material_codes or []:
+        code = (code or "").strip() if isinstance(code, str) else ""
+        if code and code not in codes:
+            codes.append(code)
+    if not codes:
+        raise ChainError(_l("Name at least one missing material."), field="materials")
+    allowed = supplement_choices(task)
+    unknown = [code for code in codes if code not in allowed]
+    if unknown:
+        raise ChainError(_l("This item does not need %(codes)s.", codes="、".join(unknown)), field="materials")
+    now = now or utcnow()
+    today = to_cst_date(now)
+    if task.deadline is not None:
+        calendar = calendar or load_calendar(session)
+        left = calendar.working_days_between(today, task.deadline)
+    else:
+        left = task.item.time_limit_days
+    before = task.status
+    task.status = SUPPLEMENT_REQUESTED
+    task.supplement_requested_at = now
+    task.supplement_days_left = left
+    task.supplement_note = note
+    task.supplement_materials = " ".join(codes)
+    audit.record(session, user, "supplement_requested", case=task.case, obj=task, from_state=before,
+                 to_state=SUPPLEMENT_REQUESTED, reason=note, materials=codes, days_left=left,
+                 deadline=task.deadline.isoformat() if task.deadline else None)
+    roll_up(task.case)
+    flush(session)
+    return task
+
+
+def cancel_case(session, case, user, reason, now=None):
+    """The window cancels a case (撤销), with a reason: its open tasks are closed as
+    rejected with a note saying so, and the case is cancelled."""
+    if case.status not in OPEN_CASE_STATES:
+        raise ChainError(_l("Case %(no)s is %(state)s and cannot be cancelled.", no=case.case_no,
+                            state=STATUS_LABELS.get(case.status, case.status)))
+    reason = _required(reason, "reason", _l("Give the reason for cancelling the case."))
+    now = now or utcnow()
+    for task in case.tasks:
+        if task.status in OPEN_TASK_STATES:
+            before = task.status
+            task.status = REJECTED
+            task.finished_at = now
+            task.result_note = CANCELLED_NOTE.format(reason=reason)
+            task.supplement_materials = None
+            audit.record(session, user, "task_closed_by_cancellation", case=case, obj=task, from_state=before,
+                         to_state=REJECTED, reason=reason)
+    before = case.status
+    case.status = CASE_CANCELLED
+    case.cancel_reason = reason
+    case.cancelled_at = now
+    audit.record(session, user, "case_cancelled", case=case, obj=case, from_state=before, to_state=CASE_CANCELLED,
+                 reason=reason)
+    flush(session)
+    return case

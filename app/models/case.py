@@ -34,6 +34,7 @@ SUPPLEMENT_REQUESTED = "supplement_requested"
 COMPLETED = "completed"
 REJECTED = "rejected"
 TASK_STATES = (WAITING, READY, ACCEPTED, SUPPLEMENT_REQUESTED, COMPLETED, REJECTED)
+OPEN_TASK_STATES = (WAITING, READY, ACCEPTED, SUPPLEMENT_REQUESTED)
 
 CIRCUMSTANCES = ("in_hospital", "outside_hospital", "en_route", "unnatural")
 
@@ -96,6 +97,7 @@ class Case(Model):
     registered_by = relationship("DepartmentUser", foreign_keys=[registered_by_id])
     completed_at = Column(DateTime)
     cancel_reason = Column(Text)
+    cancelled_at = Column(DateTime)
 
     facts = relationship("Fact", secondary=case_fact)
     tasks = relationship("Task", back_populates="case", order_by="Task.id")
@@ -136,6 +138,13 @@ class Task(Model):
     result_note = Column(Text)
     payout_amount = Column(Numeric(12, 2))
     payout_expected_date = Column(Date)
+    # A supplement request (补正) stops the clock: when it stopped, the working days that
+    # were left until the deadline, what the department asked for and the material codes
+    # (space-separated) still outstanding. Cleared when the last of them arrives.
+    supplement_requested_at = Column(DateTime)
+    supplement_days_left = Column(Integer)
+    supplement_note = Column(Text)
+    supplement_materials = Column(String(256))
     version = Column(Integer, nullable=False, default=1)
 
     __mapper_args__ = {"version_id_col": version}

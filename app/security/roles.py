@@ -39,7 +39,7 @@ _READ_CASES = [
 # Handling one's own department's tasks and reading the materials they need.
 _HANDLE_TASKS = [
     ["^TaskTransitionApi$", "^can_transition$"],
-    ["^CaseDocumentsView$", "^can_(complete|download)$"],
+    ["^CaseDocumentsView$", "^can_(accept|complete|reject|request_supplement|download)$"],
 ]
 
 _READ_CERTIFICATES = [
@@ -59,8 +59,8 @@ ROLES = {
             ["^CaseView$", "^can_edit$"],
             ["^IntakeView$", "^can_intake$"],
             ["^Register a case$", "^menu_access$"],
-            ["^CaseIntakeApi$", "^can_(register|add_material|registration_form)$"],
-            ["^CaseDocumentsView$", "^can_(add_material|registration_form)$"],
+            ["^CaseIntakeApi$", "^can_(register|add_material|registration_form|cancel)$"],
+            ["^CaseDocumentsView$", "^can_(add_material|registration_form|cancel)$"],
             ["^DeathCertificateLookupApi$", "^can_lookup$"],
         ],
     },

@@ -2,6 +2,7 @@
 checklist and the actions the user may take. Everything is read through the row
 filter, so a department sees only its own tasks and the materials they need."""
 
+from flask import current_app
 from flask_wtf import FlaskForm
 
 from app.domain import chain, rules
@@ -17,6 +18,10 @@ def _writable(row):
     except AccessDenied:
         return False
     return True
+
+
+def _may(permission):
+    return current_app.appbuilder.sm.has_access(permission, "CaseDocumentsView")
 
 
 def case_panel(case):
@@ -38,19 +43,30 @@ def case_panel(case):
             "items": entry["items"],
             "files": [f for f in files if f.material.code == code and f.stored_name],
         })
+    allowed = {name: _may(f"can_{name}") for name in ("accept", "complete", "reject", "request_supplement", "cancel")}
     task_rows = []
     for task in tasks:
         missing = rules.missing_needs(task.item, facts, present)
+        in_hand = task.status in chain.IN_HAND_STATES and _writable(task)
         task_rows.append({
             "task": task,
             "status": STATUS_LABELS.get(task.status, task.status),
             "missing": [" 或 ".join(materials[c].name if c in materials else c for c, _f in need.materials)
                         for need in missing],
-            "can_complete": task.status in ("ready", "accepted") and _writable(task),
+            "supplement": [materials[c].name if c in materials else c for c in chain.supplement_codes(task)]
+            if task.status == "supplement_requested" else [],
+            "can_accept": task.status == "ready" and in_hand and allowed["accept"],
+            "can_complete": in_hand and allowed["complete"],
+            "can_reject": in_hand and allowed["reject"],
+            "can_request_supplement": in_hand and allowed["request_supplement"],
+            "supplement_choices": [(c, materials[c].name if c in materials else c) for c in chain.supplement_choices(task)]
+            if in_hand and allowed["request_supplement"] else [],
         })
+    is_open = case.status in chain.OPEN_CASE_STATES
     return {
         "tasks": task_rows,
         "checklist": rows,
-        "can_add_material": case.status in chain.OPEN_CASE_STATES and _writable(case),
+        "can_add_material": is_open and _writable(case),
+        "can_cancel": is_open and allowed["cancel"] and _writable(case),
         "csrf_form": FlaskForm(),
     }

@@ -1,11 +1,13 @@
 """Case actions on the screens: print the 联办登记表, add a material, download one
-(recorded in the audit log), complete a task. Each action finds its row through the
-row filter, so what a user may not see answers 404."""
+(recorded in the audit log), move a task (accept, complete, reject, request a
+supplement) and cancel a case. Each action finds its row through the row filter, so
+what a user may not see answers 404; a refused action changes nothing."""
 
 from flask import Response, abort, flash, g, redirect, request, send_file, url_for
 from flask_appbuilder import BaseView, expose, has_access
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
+from sqlalchemy.orm.exc import StaleDataError
 
 from app import storage
 from app.domain import audit, chain
@@ -97,18 +99,21 @@ class CaseDocumentsView(BaseView):
         return send_file(storage.path_of(row.stored_name), mimetype=row.content_type, as_attachment=True,
                          download_name=f"{row.case.case_no}-{row.material.code}{_extension(row)}")
 
-    @expose("/task/<int:pk>/complete", methods=["POST"])
-    @has_access
-    def complete(self, pk):
+    def _move_task(self, pk, move, done):
+        """Apply ``move(task)`` to a task the user may see and write, with the version
+        the form was drawn with; on refusal roll back and flash why."""
         task = visible_or_404(Task, pk)
+        case_id, item_name = task.case_id, task.item.name
+        back = redirect(url_for("CaseView.show", pk=case_id))
         if not FlaskForm().validate_on_submit():
             flash(str(_l("The form expired; please try again.")), "danger")
-            return self._back(task.case)
+            return back
         try:
             check_writable(task)
-            if request.form.get("version") and int(request.form["version"]) != task.version:
-                raise chain.ChainError(_l("The task was changed by someone else; reload it."))
-            chain.complete_task(db.session, task, g.user, note=request.form.get("note") or None)
+            version = request.form.get("version")
+            if version and (not version.isdigit() or int(version) != task.version):
+                raise chain.stale_error()
+            move(task)
             db.session.commit()
         except AccessDenied as exc:
             db.session.rollback()
@@ -116,9 +121,68 @@ class CaseDocumentsView(BaseView):
         except chain.ChainError as exc:
             db.session.rollback()
             flash(str(exc.message), "danger")
-            return self._back(task.case)
-        flash(str(_l("%(item)s completed.", item=task.item.name)), "success")
-        return self._back(task.case)
+            return back
+        except StaleDataError:
+            db.session.rollback()
+            flash(str(chain.stale_error().message), "danger")
+            return back
+        flash(str(done(item_name)), "success")
+        return back
+
+    @expose("/task/<int:pk>/accept", methods=["POST"])
+    @has_access
+    def accept(self, pk):
+        return self._move_task(
+            pk, lambda task: chain.accept_task(db.session, task, g.user, note=request.form.get("note") or None),
+            lambda item: _l("%(item)s accepted.", item=item))
+
+    @expose("/task/<int:pk>/complete", methods=["POST"])
+    @has_access
+    def complete(self, pk):
+        return self._move_task(
+            pk, lambda task: chain.complete_task(db.session, task, g.user, note=request.form.get("note") or None),
+            lambda item: _l("%(item)s completed.", item=item))
+
+    @expose("/task/<int:pk>/reject", methods=["POST"])
+    @has_access
+    def reject(self, pk):
+        return self._move_task(
+            pk, lambda task: chain.reject_task(db.session, task, g.user, request.form.get("reason")),
+            lambda item: _l("%(item)s: not handled, with the reason recorded.", item=item))
+
+    @expose("/task/<int:pk>/supplement", methods=["POST"])
+    @has_access
+    def request_supplement(self, pk):
+        return self._move_task(
+            pk, lambda task: chain.request_supplement(db.session, task, g.user, request.form.get("note"),
+                                                      request.form.getlist("materials")),
+            lambda item: _l("%(item)s: supplement requested; the clock is stopped.", item=item))
+
+    @expose("/<int:pk>/cancel", methods=["POST"])
+    @has_access
+    def cancel(self, pk):
+        case = visible_or_404(Case, pk)
+        if not FlaskForm().validate_on_submit():
+            flash(str(_l("The form expired; please try again.")), "danger")
+            return self._back(case)
+        case_id, case_no = case.id, case.case_no
+        try:
+            check_writable(case)
+            chain.cancel_case(db.session, case, g.user, request.form.get("reason"))
+            db.session.commit()
+        except AccessDenied as exc:
+            db.session.rollback()
+            abort(403, str(exc))
+        except chain.ChainError as exc:
+            db.session.rollback()
+            flash(str(exc.message), "danger")
+            return redirect(url_for("CaseView.show", pk=case_id))
+        except StaleDataError:
+            db.session.rollback()
+            flash(str(chain.stale_error().message), "danger")
+            return redirect(url_for("CaseView.show", pk=case_id))
+        flash(str(_l("Case %(no)s cancelled.", no=case_no)), "success")
+        return redirect(url_for("CaseView.show", pk=case_id))
 
 
 def _extension(row):

@@ -1,13 +1,16 @@
 """The window's side of the integration API (SPEC "Integration API"):
 ``POST /api/v1/case/`` registers a case, ``POST /api/v1/case/<id>/materials`` adds a
 material, ``GET /api/v1/case/<id>/registration-form`` prints the 联办登记表, and
-``POST /api/v1/task/<id>/transition`` moves a task (here: accept and complete)."""
+``POST /api/v1/case/<id>/cancel`` cancels a case (the window, with a reason) and
+``POST /api/v1/task/<id>/transition`` moves a task: accept, complete, reject,
+request_supplement."""
 
 from flask import g, request
 from flask_appbuilder.api import BaseApi, expose
 from flask_appbuilder.security.decorators import protect
 from flask_babel import gettext
 from flask_babel import lazy_gettext as _l
+from sqlalchemy.orm.exc import StaleDataError
 
 from app import storage
 from app.domain import chain, intake
@@ -18,14 +21,22 @@ from app.security.scope import AccessDenied, check_writable, scope_query
 
 
 def task_json(task):
-    return {
+    answer = {
         "id": task.id,
         "item_code": task.item.code,
         "department_code": task.department.code,
         "status": task.status,
         "deadline": task.deadline.isoformat() if task.deadline else None,
         "version": task.version,
+        "result_note": task.result_note,
     }
+    if task.status == "supplement_requested":
+        answer["supplement"] = {
+            "note": task.supplement_note,
+            "materials": chain.supplement_codes(task),
+            "working_days_left": task.supplement_days_left,
+        }
+    return answer
 
 
 def case_json(case):
@@ -137,6 +148,44 @@ class CaseIntakeApi(BaseApi):
 
         return registration_form_response(case)
 
+    @expose("/<int:pk>/cancel", methods=["POST"])
+    @protect()
+    def cancel(self, pk):
+        """Cancel a case (the window that registered it): ``{"reason"}``. Its open tasks are closed."""
+        case = visible(Case, pk)
+        if case is None:
+            return self.response_404()
+        try:
+            check_writable(case)
+        except AccessDenied as exc:
+            return self._refuse(403, exc)
+        body = request.get_json(silent=True)
+        body = body if isinstance(body, dict) else {}
+        try:
+            chain.cancel_case(db.session, case, g.user, body.get("reason"))
+            answer = case_json(case)
+            db.session.commit()
+        except chain.ChainError as exc:
+            db.session.rollback()
+            if exc.field:
+                return self._refuse(422, exc.message, {exc.field: [exc.message]})
+            return self._refuse(409, exc.message)
+        except StaleDataError:
+            db.session.rollback()
+            return self._refuse(409, chain.stale_error().message)
+        return self.response(200, **answer)
+
+
+# action → how it moves a task, given the request body
+TRANSITIONS = {
+    "accept": lambda task, body: chain.accept_task(db.session, task, g.user, note=body.get("note")),
+    "complete": lambda task, body: chain.complete_task(db.session, task, g.user, note=body.get("note")),
+    "reject": lambda task, body: chain.reject_task(db.session, task, g.user, body.get("reason")),
+    "request_supplement": lambda task, body: chain.request_supplement(
+        db.session, task, g.user, body.get("note"),
+        body.get("materials") if isinstance(body.get("materials"), list) else []),
+}
+
 
 class TaskTransitionApi(BaseApi):
     resource_name = "task"
@@ -145,28 +194,36 @@ class TaskTransitionApi(BaseApi):
     @expose("/<int:pk>/transition", methods=["POST"])
     @protect()
     def transition(self, pk):
-        """Move a task: ``{"action": "accept" | "complete", "note", "version"}``."""
+        """Move a task: ``{"action", "version", ...}`` where action is ``accept`` or
+        ``complete`` (optional ``note``), ``reject`` (``reason`` required) or
+        ``request_supplement`` (``note`` and ``materials``, a list of material codes,
+        required). 409 when the task's state does not allow the action or ``version`` is
+        stale; 422 with ``errors`` when a required field is missing."""
         task = visible(Task, pk)
         if task is None:
             return self.response_404()
-        body = request.get_json(silent=True) or {}
+        body = request.get_json(silent=True)
+        body = body if isinstance(body, dict) else {}
         try:
             check_writable(task)
         except AccessDenied as exc:
             return self.response(403, message=str(exc))
+        move = TRANSITIONS.get(body.get("action"))
+        if move is None:
+            return self.response(400, message=gettext("Unknown action."))
         if body.get("version") is not None and body.get("version") != task.version:
             return self.response(409, message=gettext("The task was changed by someone else; reload it."),
                                  task=task_json(task))
-        action = body.get("action")
         try:
-            if action == "complete":
-                chain.complete_task(db.session, task, g.user, note=body.get("note"))
-            elif action == "accept":
-                chain.accept_task(db.session, task, g.user, note=body.get("note"))
-            else:
-                return self.response(400, message=gettext("Unknown action."))
+            move(task, body)
             db.session.commit()
         except chain.ChainError as exc:
             db.session.rollback()
+            if exc.field:
+                return self.response(422, message=str(exc.message), errors={exc.field: [str(exc.message)]})
             return self.response(409, message=str(exc.message), task=task_json(task))
+        except StaleDataError:
+            db.session.rollback()
+            return self.response(409, message=gettext("The task was changed by someone else; reload it."),
+                                 task=task_json(task))
         return self.response(200, **task_json(task))
