@@ -1,14 +1,15 @@
 #!/usr/bin/env bash
 # Installs what the back office needs on a fresh Debian machine: the Chinese font the
 # PDFs embed (fonts-wqy-microhei), with --dev also the PDF text tools the tests read
-# PDFs with (poppler), then a virtualenv with the pinned Python packages.
+# PDFs with (poppler) and Debian's Chromium for the browser tests (Playwright drives it;
+# no browser is downloaded), then a virtualenv with the pinned Python packages.
 set -euo pipefail
 cd "$(dirname "$0")"
 
 packages=(fonts-wqy-microhei)
 requirements=requirements.txt
 if [ "${1:-}" = "--dev" ]; then
-  packages+=(poppler-utils poppler-data)
+  packages+=(poppler-utils poppler-data chromium)
   requirements=requirements-dev.txt
 fi
 
