@@ -256,3 +256,54 @@ def produce(material, case, issued_on):
     if document is None:
         raise ReportError(f"No document template issues the material {material.code}.")
     return document(case, issued_on)
+
+
+# The 办结告知书 says each item's outcome in the words of the notice.
+RESULT_LABELS = {"completed": "已办结", "rejected": "不予办理"}
+
+
+def amount_text(amount, unit=""):
+    """1234.5 → 1,234.50 (followed by ``unit``); an empty string for none."""
+    return f"{amount:,.2f}{unit}" if amount is not None else ""
+
+
+def result_rows(case):
+    """Each item's outcome: department, result, note or reason, finish date (CST), and
+    for a payout the amount and the expected arrival date."""
+    rows = []
+    for task in case.tasks:
+        rows.append({
+            "code": task.item.code,
+            "name": task.item.name,
+            "department": task.department.name,
+            "result": RESULT_LABELS.get(task.status, task.status),
+            "rejected": task.status == "rejected",
+            "note": task.result_note or "",
+            "finished_on": chinese_date(to_cst_date(task.finished_at)) if task.finished_at else "",
+            "amount": amount_text(task.payout_amount),
+            "expected": chinese_date(task.payout_expected_date),
+        })
+    return rows
+
+
+def completion_context(case):
+    """What the 办结告知书 shows, from a completed case and its tasks."""
+    load_for_print(case)
+    rows = result_rows(case)
+    payouts = [task.payout_amount for task in case.tasks if task.payout_amount is not None]
+    return {
+        "county": case.region.name,
+        "case": case,
+        "registered_on": to_cst_date(case.registered_at),
+        "completed_on": to_cst_date(case.completed_at) if case.completed_at else None,
+        "window": case.department.name,
+        "results": rows,
+        "completed_count": sum(1 for row in rows if not row["rejected"]),
+        "rejected_count": sum(1 for row in rows if row["rejected"]),
+        "payout_total": amount_text(sum(payouts), "元") if payouts else "",
+    }
+
+
+def completion_notice(case):
+    """The 办结告知书 the window hands the applicant when every item is handled, as PDF bytes."""
+    return render_pdf("completion_notice.html", **completion_context(case))

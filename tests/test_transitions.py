@@ -103,7 +103,7 @@ def test_a_supplement_stops_the_clock_and_it_runs_on_from_where_it_stopped(ctx):
         ("supplement_received", "supplement_requested", "ready", None),
     ]
     chain.accept_task(db.session, rs01, user("rs"))
-    chain.complete_task(db.session, rs01, user("rs"), note="已支付")
+    chain.complete_task(db.session, rs01, user("rs"), note="已支付", amount="1000.00")
     db.session.commit()
     assert rs01.status == "completed"
 
@@ -156,7 +156,7 @@ def test_rejecting_needs_a_reason_and_a_task_in_hand(ctx):
     assert rs01.status == "rejected" and rs01.result_note == "非机关事业单位人员" and rs01.finished_at
     assert audit_actions(rs01.id)[-1] == ("task_rejected", "ready", "rejected", "非机关事业单位人员")
     for move in (lambda t: chain.accept_task(db.session, t, user("rs")),
-                 lambda t: chain.complete_task(db.session, t, user("rs")),
+                 lambda t: chain.complete_task(db.session, t, user("rs"), amount="1000.00"),
                  lambda t: chain.reject_task(db.session, t, user("rs"), "再次"),
                  lambda t: chain.request_supplement(db.session, t, user("rs"), "补", ["DEATH_PROOF"])):
         with pytest.raises(chain.ChainError):
@@ -247,7 +247,7 @@ def test_every_transition_through_the_api(app, client, rs01):
     assert added.status_code == 201
     task = next(t for t in added.get_json()["case"]["tasks"] if t["id"] == task_id)
     assert task["status"] == "ready"
-    done = _move(client, rs, task_id, action="complete", note="已支付", version=task["version"])
+    done = _move(client, rs, task_id, action="complete", note="已支付", amount="1000.00", version=task["version"])
     assert done.status_code == 200 and done.get_json()["status"] == "completed"
     assert done.get_json()["result_note"] == "已支付"
 
@@ -383,7 +383,7 @@ def _complete_at_once(app, task_id, version, results, barrier):
         db.session.commit()  # end the read: on SQLite every transaction holds the write lock
         barrier.wait(timeout=30)
         try:
-            chain.complete_task(db.session, task, clerk, note=threading.current_thread().name)
+            chain.complete_task(db.session, task, clerk, note=threading.current_thread().name, amount="1000.00")
             db.session.commit()
             results.append("won")
         except chain.ChainError as exc:
@@ -418,7 +418,7 @@ def test_exactly_one_of_two_concurrent_api_completions_wins(app, rs01):
 
     def complete(n):
         barrier.wait(timeout=30)
-        answer = _move(clients[n], headers[n], task_id, action="complete", version=version)
+        answer = _move(clients[n], headers[n], task_id, action="complete", version=version, amount="1000.00")
         answers.append((answer.status_code, answer.get_json().get("message")))
 
     threads = [threading.Thread(target=complete, args=(n,)) for n in range(2)]

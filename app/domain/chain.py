@@ -4,6 +4,9 @@ completing an item that produces a material (cremation → 火化证明) issues 
 readies the tasks that waited for it. Views, the API and the CLI call these functions;
 each works in the caller's transaction and writes its audit rows there."""
 
+import decimal
+
+from flask import current_app, has_app_context
 from flask_babel import lazy_gettext as _l
 from sqlalchemy.orm.exc import StaleDataError
 
@@ -28,6 +31,7 @@ from app.models.case import (
     utcnow,
 )
 from app.models.catalogue import ORIGINAL, SCAN
+from app.models.urging import TaskUrging
 
 OPEN_CASE_STATES = (CASE_REGISTERED, CASE_IN_PROGRESS)
 FINISHED_TASK_STATES = (COMPLETED, REJECTED)
@@ -163,32 +167,88 @@ def resume_supplemented_tasks(session, case, material, user, now=None, calendar=
     return resumed
 
 
-def roll_up(case):
+def roll_up(case, now=None):
     """A case is in progress once any task has moved past waiting for or being ready,
-    and completed when every task is completed or rejected."""
+    and completed (at ``now``, the time of the last move) when every task is completed
+    or rejected."""
     if case.status not in OPEN_CASE_STATES:
         return
     states = [task.status for task in case.tasks]
     if states and all(state in FINISHED_TASK_STATES for state in states):
         case.status = CASE_COMPLETED
-        case.completed_at = utcnow()
+        case.completed_at = now or utcnow()
     elif any(state not in (WAITING, READY) for state in states):
         case.status = CASE_IN_PROGRESS
 
 
-def complete_task(session, task, user, note=None, now=None, calendar=None, produce=None):
-    """Complete a ready or accepted task. If its item produces a material (cremation
-    produces the 火化证明), the document is issued as a case material, which readies
-    the tasks waiting for it. ``produce(material, case, issued_on)`` renders it."""
+# Task.payout_amount is Numeric(12, 2): at most ten digits before the point.
+MAX_PAYOUT_AMOUNT = decimal.Decimal("9999999999.99")
+_CENT = decimal.Decimal("0.01")
+
+
+def payout_amount_required():
+    """Whether completing a payout item refuses a missing amount (``PAYOUT_AMOUNT_REQUIRED``,
+    on by default: the family's completion notice states what is paid and when)."""
+    return bool(has_app_context() and current_app.config.get("PAYOUT_AMOUNT_REQUIRED", True))
+
+
+def parse_amount(value):
+    """An amount in 元 as entered (``"1234.5"``, ``"1,234.50"``, 1234.5) → a Decimal
+    with two places, or None for nothing entered. Positive, at most two decimals."""
+    if value is None or isinstance(value, bool):
+        text = ""
+    elif isinstance(value, (int, float, decimal.Decimal)):
+        text = str(value)
+    elif isinstance(value, str):
+        text = value.strip().replace(",", "").replace("，", "").removesuffix("元").strip()
+    else:
+        raise ChainError(_l("Enter the amount in yuan, for example 1234.50."), field="amount")
+    if not text:
+        return None
+    try:
+        amount = decimal.Decimal(text)
+    except decimal.InvalidOperation:
+        raise ChainError(_l("Enter the amount in yuan, for example 1234.50."), field="amount") from None
+    if not amount.is_finite() or amount <= 0:
+        raise ChainError(_l("The amount must be more than zero."), field="amount")
+    if amount != amount.quantize(_CENT, rounding=decimal.ROUND_DOWN):
+        raise ChainError(_l("The amount has at most two decimals (fen)."), field="amount")
+    if amount > MAX_PAYOUT_AMOUNT:
+        raise ChainError(_l("The amount is too large."), field="amount")
+    return amount.quantize(_CENT)
+
+
+def complete_task(session, task, user, note=None, now=None, calendar=None, produce=None, amount=None):
+    """Complete a ready or accepted task. A payout item (``item.payout_days``) records
+    the amount paid (元) and the expected arrival date: the item's payout working days
+    from the completion day (CST). If its item produces a material (cremation produces
+    the 火化证明), the document is issued as a case material, which readies the tasks
+    waiting for it. ``produce(material, case, issued_on)`` renders it."""
     if task.status not in IN_HAND_STATES:
         raise ChainError(_l("This task cannot be completed while it is %(state)s.", state=state_label(task)))
+    payout_days = task.item.payout_days
+    amount = parse_amount(amount)
+    if payout_days is None and amount is not None:
+        raise ChainError(_l("This item pays nothing out; leave the amount empty."), field="amount")
+    if payout_days is not None and amount is None and payout_amount_required():
+        raise ChainError(_l("Enter the amount paid out, in yuan."), field="amount")
     now = now or utcnow()
+    if payout_days is not None and amount is not None:
+        # Read before changing the task: a query autoflushes, and a concurrent change
+        # must surface in ``flush`` below as a ChainError, not here.
+        calendar = calendar or load_calendar(session)
     before = task.status
     task.status = COMPLETED
     task.finished_at = now
     task.result_note = note
+    if payout_days is not None and amount is not None:
+        task.payout_amount = amount
+        task.payout_expected_date = calendar.add_working_days(to_cst_date(now), payout_days)
+    payout = ({"amount": str(task.payout_amount), "expected": task.payout_expected_date.isoformat()}
+              if task.payout_expected_date is not None else {})
     audit.record(session, user, "task_completed", case=task.case, obj=task, from_state=before, to_state=COMPLETED,
-                 reason=note)
+                 reason=note, **payout)
+    flush(session)  # a concurrent completion loses here, before any document is issued
     material = task.item.produces_material
     if material is not None:
         if produce is None:
@@ -198,7 +258,7 @@ def complete_task(session, task, user, note=None, now=None, calendar=None, produ
         content = produce(material, task.case, to_cst_date(now))
         add_material(session, task.case, material, user, content=content,
                      filename=f"{task.case.case_no}-{material.code}.pdf", now=now, calendar=calendar)
-    roll_up(task.case)
+    roll_up(task.case, now)
     flush(session)
     return task
 
@@ -223,11 +283,11 @@ def reject_task(session, task, user, reason, now=None):
     reason = _required(reason, "reason", _l("Give the reason why the item cannot be handled."))
     before = task.status
     task.status = REJECTED
-    task.finished_at = now or utcnow()
+    task.finished_at = now = now or utcnow()
     task.result_note = reason
     audit.record(session, user, "task_rejected", case=task.case, obj=task, from_state=before, to_state=REJECTED,
                  reason=reason)
-    roll_up(task.case)
+    roll_up(task.case, now)
     flush(session)
     return task
 
@@ -306,3 +366,13 @@ def cancel_case(session, case, user, reason, now=None):
                  reason=reason)
     flush(session)
     return case
+
+
+def urge_task(session, task, user, note):
+    """督办: record a supervisor's urging on the task and in the audit log."""
+    urging = TaskUrging(task=task, user_id=user.id, username=user.username, note=note)
+    session.add(urging)
+    session.flush()
+    audit.record(session, user, "task_urged", case=task.case, obj=task, from_state=task.status,
+                 to_state=task.status, reason=note, urging_id=urging.id)
+    return urging

@@ -7,6 +7,7 @@ from app.models.case import Case, CaseMaterial, CaseNumberSequence, Task, case_f
 from app.models.catalogue import Fact, Item, Material, Requirement, Rule
 from app.models.org import Department, Region
 from app.models.registry import DeathCertificate
+from app.models.urging import TaskUrging
 from app.models.user import DepartmentUser, user_department
 
 __all__ = [
@@ -25,6 +26,7 @@ __all__ = [
     "Requirement",
     "Rule",
     "Task",
+    "TaskUrging",
     "case_fact",
     "user_department",
 ]

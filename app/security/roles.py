@@ -59,8 +59,8 @@ ROLES = {
             ["^CaseView$", "^can_edit$"],
             ["^IntakeView$", "^can_intake$"],
             ["^Register a case$", "^menu_access$"],
-            ["^CaseIntakeApi$", "^can_(register|add_material|registration_form|cancel)$"],
-            ["^CaseDocumentsView$", "^can_(add_material|registration_form|cancel)$"],
+            ["^CaseIntakeApi$", "^can_(register|add_material|registration_form|completion_notice|cancel)$"],
+            ["^CaseDocumentsView$", "^can_(add_material|registration_form|completion_notice|cancel)$"],
             ["^DeathCertificateLookupApi$", "^can_lookup$"],
         ],
     },
@@ -76,9 +76,11 @@ ROLES = {
         + _READ_CERTIFICATES
         + [
             ["^AuditLogView$", "^can_(list|show)$"],
-            ["^(Audit log|Supervision)$", "^menu_access$"],
-            ["^CaseDocumentsView$", "^can_(download|registration_form)$"],
-            ["^CaseIntakeApi$", "^can_registration_form$"],
+            ["^(Audit log|Supervision|Overdue tasks)$", "^menu_access$"],
+            # 督办: urging a task of the region is the supervisor's one write.
+            ["^TaskView$", "^can_urge$"],
+            ["^CaseDocumentsView$", "^can_(download|registration_form|completion_notice)$"],
+            ["^CaseIntakeApi$", "^can_(registration_form|completion_notice)$"],
         ],
     },
     MANAGER: {"scope": SCOPE_REGION, "permissions": _SELF_SERVICE + _READ_CASES},

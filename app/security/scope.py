@@ -25,6 +25,7 @@ from app.models import (
     Requirement,
     Rule,
     Task,
+    TaskUrging,
 )
 from app.security.roles import SCOPE_ALL, SCOPE_DEPARTMENT, SCOPE_REGION, scope_kinds
 
@@ -185,6 +186,9 @@ def visibility_clause(model, scope):
         if scope.department_ids:
             clauses.append(DeathCertificate.department_id.in_(scope.department_ids))
         return or_(*clauses)
+    if model is TaskUrging:
+        # An urging is seen by whoever sees its task: the department, the window, the region.
+        return TaskUrging.task_id.in_(select(Task.id).where(visibility_clause(Task, scope)))
     if model is AuditLog:
         return AuditLog.region_id.in_(scope.region_ids) if scope.region_ids else false()
     return false()

@@ -9,6 +9,7 @@ from app.domain import chain, rules
 from app.domain.labels import FORM_LABELS, STATUS_LABELS
 from app.extensions import db
 from app.models import CaseMaterial, Material, Task
+from app.models.case import CASE_COMPLETED
 from app.security.scope import AccessDenied, check_writable, scope_query
 
 
@@ -57,6 +58,7 @@ def case_panel(case):
             if task.status == "supplement_requested" else [],
             "can_accept": task.status == "ready" and in_hand and allowed["accept"],
             "can_complete": in_hand and allowed["complete"],
+            "is_payout": task.item.payout_days is not None,
             "can_reject": in_hand and allowed["reject"],
             "can_request_supplement": in_hand and allowed["request_supplement"],
             "supplement_choices": [(c, materials[c].name if c in materials else c) for c in chain.supplement_choices(task)]
@@ -68,5 +70,6 @@ def case_panel(case):
         "checklist": rows,
         "can_add_material": is_open and _writable(case),
         "can_cancel": is_open and allowed["cancel"] and _writable(case),
+        "can_print_completion_notice": case.status == CASE_COMPLETED and _may("can_completion_notice"),
         "csrf_form": FlaskForm(),
     }

@@ -1,11 +1,21 @@
 """Cases and tasks: screens and REST reads, scoped by the one row filter."""
 
+from flask import abort, flash, g, has_request_context, redirect, request, url_for
 from flask_appbuilder import expose, has_access
+from flask_appbuilder.models.filters import BaseFilter
 from flask_appbuilder.models.sqla.interface import SQLAInterface
 from flask_babel import lazy_gettext as _l
+from flask_wtf import FlaskForm
+from markupsafe import Markup
 
+from app.domain import chain, clock, rules
+from app.domain.labels import FORM_LABELS
+from app.domain.workdays import load_calendar
 from app.extensions import db
-from app.models import Case, Task
+from app.models import Case, CaseMaterial, Material, Task, TaskUrging
+from app.models.case import ACCEPTED, OPEN_TASK_STATES, READY
+from app.security.scope import current_scope, scope_query
+from app.views.api_schemas import TaskDetailSchema, TaskRowSchema
 from app.views.base import (
     CIRCUMSTANCE_LABELS,
     STATUS_LABELS,
@@ -53,22 +63,202 @@ TASK_LABELS = {
 }
 
 
+# The material whose presence among an item's needs lets its department read the
+# deceased's full ID number (everyone else sees it masked).
+DECEASED_ID = "DECEASED_ID"
+RUNNING = (READY, ACCEPTED)  # the states in which a task's clock runs
+
+# Quick filters of the work queue (``?due=``): open tasks in hand, due today, overdue.
+DUE_WINDOWS = {
+    "todo": _l("To do"),
+    "today": _l("Due today"),
+    "overdue": _l("Overdue"),
+}
+
+
+def request_calendar():
+    """The working-day calendar, loaded once per request."""
+    calendar = getattr(g, "_workday_calendar", None)
+    if calendar is None:
+        calendar = g._workday_calendar = load_calendar(db.session)
+    return calendar
+
+
+def time_left(task):
+    """The work queue's "working days left" cell: negative and marked once overdue."""
+    today = clock.today_cst()
+    left = task.working_days_left(request_calendar(), today)
+    if left is None:
+        return ""
+    if task.is_overdue(today):
+        label = _l("Overdue by %(n)s working days", n=-left) if left < 0 else _l("Overdue")
+        return Markup('{} <span class="label label-danger">{}</span>').format(left, label)
+    if task.status not in RUNNING:
+        return Markup('{} <span class="label label-default">{}</span>').format(left, _l("Clock stopped"))
+    return str(left)
+
+
+class WorkQueueFilter(BaseFilter):
+    """The work queue lists open tasks only, narrowed by the quick filter ``?due=``."""
+
+    name = "work queue"
+    arg_name = None
+
+    def apply(self, query, value):
+        query = query.filter(Task.status.in_(OPEN_TASK_STATES))
+        due = request.args.get("due") if has_request_context() else None
+        today = clock.today_cst()
+        if due == "todo":
+            query = query.filter(Task.status.in_(RUNNING))
+        elif due == "today":
+            query = query.filter(Task.status.in_(RUNNING), Task.deadline == today)
+        elif due == "overdue":
+            query = query.filter(Task.status.in_(RUNNING), Task.deadline < today)
+        return query
+
+
+class TaskInterface(SQLAInterface):
+    """Tasks without a deadline yet (waiting for materials) come after those with one."""
+
+    def apply_order_by(self, query, order_column, order_direction, aliases_mapping=None,
+                       bypass_many_to_many=False, add_pk=False):
+        if order_column == "deadline" and order_direction == "asc":
+            # ASC NULLS LAST is PostgreSQL's own order: its deadline indexes still serve it.
+            return query.order_by(Task.deadline.asc().nulls_last(), Task.id.asc())
+        return super().apply_order_by(query, order_column, order_direction, aliases_mapping,
+                                      bypass_many_to_many, add_pk)
+
+
+def mask_id_number(value):
+    """361125********1237: the region and the last four digits."""
+    value = value or ""
+    return value[:6] + "*" * max(len(value) - 10, 0) + value[-4:] if len(value) > 10 else "*" * len(value)
+
+
+def mask_phone(value):
+    value = value or ""
+    return value[:3] + "*" * max(len(value) - 7, 0) + value[-4:] if len(value) > 7 else "*" * len(value)
+
+
+def task_page(task):
+    """What one item needs of its case, as its department may see it: the facts that
+    gave the case this item, the materials this item (and no other) requires with what
+    is present, the files of them the user may download, and personal data masked
+    where the item does not need it."""
+    case = task.case
+    facts = set(chain.fact_codes(case))
+    present = chain.present_pairs(case)
+    reasons = [rule.fact for rule in task.item.rules if rule.fact is not None and rule.fact.code in facts]
+    needs = rules.needs_for(task.item, facts)
+    codes = list(dict.fromkeys(code for need in needs for code, _form in need.materials))
+    materials = {m.code: m for m in db.session.query(Material).filter(Material.code.in_(codes))} if codes else {}
+    files = (
+        scope_query(CaseMaterial, db.session.query(CaseMaterial))
+        .filter(CaseMaterial.case_id == case.id, CaseMaterial.material_id.in_([m.id for m in materials.values()]))
+        .filter(CaseMaterial.stored_name.isnot(None))
+        .order_by(CaseMaterial.id).all()
+    ) if materials else []
+    groups = []
+    for need in needs:
+        groups.append({
+            "satisfied": need.satisfied_by(present),
+            "materials": [
+                {
+                    "code": code,
+                    "name": materials[code].name if code in materials else code,
+                    "form": FORM_LABELS.get(form, form),
+                    "present": (code, form) in present,
+                    "files": [f for f in files if f.material_id == materials[code].id] if code in materials else [],
+                }
+                for code, form in need.materials
+            ],
+        })
+    scope = current_scope()
+    today = clock.today_cst()
+    return {
+        "task": task,
+        "case": case,
+        "status": STATUS_LABELS.get(task.status, task.status),
+        "facts": reasons,
+        "always": any(rule.fact is None for rule in task.item.rules),
+        "groups": groups,
+        "deceased_id": case.deceased_id_number if DECEASED_ID in codes else mask_id_number(case.deceased_id_number),
+        "applicant_phone": case.applicant_phone if scope.sees_all or case.department_id in scope.window_ids
+        else mask_phone(case.applicant_phone),
+        "days_left": task.working_days_left(request_calendar(), today),
+        "overdue": task.is_overdue(today),
+        "urgings": scope_query(TaskUrging, db.session.query(TaskUrging))
+        .filter(TaskUrging.task_id == task.id).order_by(TaskUrging.created_at, TaskUrging.id).all(),
+    }
+
+
 class TaskView(ScopedModelView):
-    datamodel = SQLAInterface(Task)
+    """The department's work queue (open tasks, most urgent first) and a task's page."""
+
+    datamodel = TaskInterface(Task)
     list_title = _l("Tasks")
     show_title = _l("Task details")
-    base_permissions = ["can_list", "can_show"]
-    list_columns = ["case.case_no", "item", "case.deceased_name", "department", "status", "deadline"]
+    base_permissions = ["can_list", "can_show", "can_urge"]
+    list_columns = ["case.case_no", "item", "case.deceased_name", "department", "status", "deadline", "clock"]
     show_columns = ["case", "item", "department", "status", "ready_at", "deadline", "result_note"]
     search_columns = ["status", "deadline", "item"]
     order_columns = ["deadline", "status"]
     base_order = ("deadline", "asc")
-    label_columns = TASK_LABELS
+    label_columns = dict(TASK_LABELS, clock=_l("Working days left"))
     formatters_columns = {
         "status": label_of(STATUS_LABELS),
         "deadline": business_date,
         "ready_at": business_datetime,
+        "clock": time_left,
     }
+    list_template = "task_list.html"
+    show_template = "task_show.html"
+
+    def __init__(self, **kwargs):
+        super().__init__(**kwargs)
+        self._queue_filters = self.datamodel.get_filters().add_filter_list([["id", WorkQueueFilter, None]])
+
+    def _get_list_widget(self, filters, **kwargs):
+        # Only the list is the work queue: a finished task's page still opens.
+        return super()._get_list_widget(filters.get_joined_filters(self._queue_filters), **kwargs)
+
+    def render_template(self, template, **kwargs):
+        if template == self.list_template:
+            kwargs.update(due_windows=DUE_WINDOWS, due=request.args.get("due"))
+        return super().render_template(template, **kwargs)
+
+    @expose("/show/<pk>", methods=["GET"])
+    @has_access
+    def show(self, pk):
+        widgets = self._show(pk)  # 404 when the row filter hides the task
+        task = db.session.get(Task, int(pk))
+        return self.render_template(
+            self.show_template, pk=pk, title=self.show_title, widgets=widgets, related_views=self._related_views,
+            page=task_page(task), csrf_form=FlaskForm(),
+            can_urge=task.status in OPEN_TASK_STATES and self.appbuilder.sm.has_access("can_urge", "TaskView"),
+        )
+
+    @expose("/urge/<int:pk>", methods=["POST"])
+    @has_access
+    def urge(self, pk):
+        task = scope_query(Task, db.session.query(Task)).filter(Task.id == pk).one_or_none()
+        if task is None:
+            abort(404)
+        back = redirect(url_for("TaskView.show", pk=pk))
+        if not FlaskForm().validate_on_submit():
+            flash(str(_l("The form expired; please try again.")), "danger")
+            return back
+        note = (request.form.get("note") or "").strip()
+        if not note:
+            flash(str(_l("Write what the department is urged to do.")), "danger")
+            return back
+        if task.status not in OPEN_TASK_STATES:
+            flash(str(_l("Only an open task can be urged.")), "danger")
+            return back
+        chain.urge_task(db.session, task, g.user, note)
+        db.session.commit()
+        flash(str(_l("Urging recorded.")), "success")
+        return back
 
 
 class CaseView(ScopedModelView):
@@ -130,8 +320,13 @@ class CaseApi(ReadOnlyScopedApi):
 
 
 class TaskApi(ReadOnlyScopedApi):
+    """SPEC's rows: ``id``, ``case_no``, ``item_code``, ``department_code``, ``status``,
+    ``deadline`` (flat, by the schemas; the columns below drive the query's joins)."""
+
     resource_name = "task"
     datamodel = SQLAInterface(Task)
-    list_columns = ["id", "case.case_no", "item.code", "department.code", "status", "deadline"]
-    show_columns = list_columns + ["ready_at", "result_note", "version"]
+    list_columns = ["id", "case.case_no", "item.code", "department.code", "status", "deadline", "version"]
+    show_columns = list_columns + ["ready_at", "result_note", "payout_amount", "payout_expected_date"]
+    list_model_schema = TaskRowSchema()
+    show_model_schema = TaskDetailSchema()
     order_columns = ["deadline", "status", "id"]

@@ -1,4 +1,4 @@
-"""Case actions on the screens: print the 联办登记表, add a material, download one
+"""Case actions on the screens: print the 联办登记表 and the 办结告知书, add a material, download one
 (recorded in the audit log), move a task (accept, complete, reject, request a
 supplement) and cancel a case. Each action finds its row through the row filter, so
 what a user may not see answers 404; a refused action changes nothing."""
@@ -13,6 +13,7 @@ from app import storage
 from app.domain import audit, chain
 from app.extensions import db
 from app.models import Case, CaseMaterial, Material, Task
+from app.models.case import CASE_COMPLETED
 from app.security.scope import AccessDenied, check_writable, scope_query
 
 
@@ -40,6 +41,24 @@ def registration_form_response(case):
     return pdf_response(content, f"{case.case_no}-registration-form.pdf")
 
 
+def completion_notice_response(case):
+    """The 办结告知书 of a completed case (personal data: the printing is recorded).
+    None when the case is not completed yet."""
+    from app import pdf
+
+    if case.status != CASE_COMPLETED:
+        return None
+    content = pdf.completion_notice(case)
+    audit.record(db.session, g.user, "completion_notice_printed", case=case, obj=case)
+    db.session.commit()
+    return pdf_response(content, f"{case.case_no}-completion-notice.pdf")
+
+
+def not_completed_message(case):
+    return _l("Case %(no)s is not completed yet; the completion notice prints once every item is handled.",
+              no=case.case_no)
+
+
 class CaseDocumentsView(BaseView):
     route_base = "/case-actions"
     default_view = "registration_form"
@@ -51,6 +70,16 @@ class CaseDocumentsView(BaseView):
     @has_access
     def registration_form(self, pk):
         return registration_form_response(visible_or_404(Case, pk))
+
+    @expose("/<int:pk>/completion-notice")
+    @has_access
+    def completion_notice(self, pk):
+        case = visible_or_404(Case, pk)
+        response = completion_notice_response(case)
+        if response is None:
+            flash(str(not_completed_message(case)), "danger")
+            return self._back(case)
+        return response
 
     @expose("/<int:pk>/material", methods=["POST"])
     @has_access
@@ -140,7 +169,8 @@ class CaseDocumentsView(BaseView):
     @has_access
     def complete(self, pk):
         return self._move_task(
-            pk, lambda task: chain.complete_task(db.session, task, g.user, note=request.form.get("note") or None),
+            pk, lambda task: chain.complete_task(db.session, task, g.user, note=request.form.get("note") or None,
+                                                 amount=request.form.get("amount")),
             lambda item: _l("%(item)s completed.", item=item))
 
     @expose("/task/<int:pk>/reject", methods=["POST"])

@@ -1,6 +1,7 @@
 """The window's side of the integration API (SPEC "Integration API"):
 ``POST /api/v1/case/`` registers a case, ``POST /api/v1/case/<id>/materials`` adds a
-material, ``GET /api/v1/case/<id>/registration-form`` prints the 联办登记表, and
+material, ``GET /api/v1/case/<id>/registration-form`` prints the 联办登记表,
+``GET /api/v1/case/<id>/completion-notice`` the 办结告知书 of a completed case, and
 ``POST /api/v1/case/<id>/cancel`` cancels a case (the window, with a reason) and
 ``POST /api/v1/task/<id>/transition`` moves a task: accept, complete, reject,
 request_supplement."""
@@ -29,6 +30,8 @@ def task_json(task):
         "deadline": task.deadline.isoformat() if task.deadline else None,
         "version": task.version,
         "result_note": task.result_note,
+        "payout_amount": str(task.payout_amount) if task.payout_amount is not None else None,
+        "payout_expected_date": task.payout_expected_date.isoformat() if task.payout_expected_date else None,
     }
     if task.status == "supplement_requested":
         answer["supplement"] = {
@@ -148,6 +151,20 @@ class CaseIntakeApi(BaseApi):
 
         return registration_form_response(case)
 
+    @expose("/<int:pk>/completion-notice", methods=["GET"])
+    @protect()
+    def completion_notice(self, pk):
+        """The 办结告知书 as a PDF; 409 while the case is not completed."""
+        case = visible(Case, pk)
+        if case is None:
+            return self.response_404()
+        from app.views.documents import completion_notice_response, not_completed_message
+
+        response = completion_notice_response(case)
+        if response is None:
+            return self._refuse(409, not_completed_message(case))
+        return response
+
     @expose("/<int:pk>/cancel", methods=["POST"])
     @protect()
     def cancel(self, pk):
@@ -179,7 +196,8 @@ class CaseIntakeApi(BaseApi):
 # action → how it moves a task, given the request body
 TRANSITIONS = {
     "accept": lambda task, body: chain.accept_task(db.session, task, g.user, note=body.get("note")),
-    "complete": lambda task, body: chain.complete_task(db.session, task, g.user, note=body.get("note")),
+    "complete": lambda task, body: chain.complete_task(db.session, task, g.user, note=body.get("note"),
+                                                       amount=body.get("amount")),
     "reject": lambda task, body: chain.reject_task(db.session, task, g.user, body.get("reason")),
     "request_supplement": lambda task, body: chain.request_supplement(
         db.session, task, g.user, body.get("note"),
@@ -195,7 +213,8 @@ class TaskTransitionApi(BaseApi):
     @protect()
     def transition(self, pk):
         """Move a task: ``{"action", "version", ...}`` where action is ``accept`` or
-        ``complete`` (optional ``note``), ``reject`` (``reason`` required) or
+        ``complete`` (optional ``note``; ``amount`` in 元, a string such as ``"1234.50"``,
+        for a payout item), ``reject`` (``reason`` required) or
         ``request_supplement`` (``note`` and ``materials``, a list of material codes,
         required). 409 when the task's state does not allow the action or ``version`` is
         stale; 422 with ``errors`` when a required field is missing."""

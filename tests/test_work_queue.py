@@ -1,0 +1,234 @@
+"""The department's work queue, a task's page and the supervisor's urging (督办)."""
+
+import datetime
+import re
+
+import pytest
+from werkzeug.security import generate_password_hash
+
+from app.domain import chain, clock
+from app.extensions import db
+from app.models import AuditLog, Department, DepartmentUser, Material, Region, TaskUrging
+from tests.conftest import DEMO_PASSWORD, login
+from tests.factories import make_case
+
+TODAY = datetime.date(2026, 12, 9)  # a Wednesday
+PDF = b"%PDF-1.4\n%test\n"
+
+
+@pytest.fixture(autouse=True)
+def today(monkeypatch):
+    monkeypatch.setattr(clock, "today_cst", lambda: TODAY)
+
+
+def _task(case, item_code):
+    return next(t for t in case.tasks if t.item.code == item_code)
+
+
+def _set(task, status, deadline):
+    task.status, task.deadline = status, deadline
+
+
+@pytest.fixture(scope="module")
+def queue(app):
+    """RS tasks in several states and deadlines, a GA task, and an RS task of 弋阳县."""
+    with app.app_context():
+        enterprise = make_case("window", ["pension_enterprise"], name="企业逝者")
+        institution = make_case("window", ["pension_institution"], name="机关逝者")
+        soon = make_case("window", ["pension_enterprise"], name="将到期")
+        today = make_case("window", ["pension_enterprise"], name="今日到期")
+        done = make_case("window", ["pension_enterprise"], name="已办结")
+        stopped = make_case("window", ["pension_enterprise"], name="补正中")
+        yy = make_case("yy-window", ["pension_enterprise"], name="弋阳逝者")
+        _set(_task(enterprise, "RS02"), "ready", datetime.date(2026, 12, 7))  # overdue by 2
+        _set(_task(institution, "RS01"), "accepted", datetime.date(2026, 12, 14))  # 3 left
+        _set(_task(soon, "RS02"), "ready", datetime.date(2026, 12, 11))  # 2 left
+        _set(_task(today, "RS02"), "ready", TODAY)
+        _set(_task(done, "RS02"), "completed", datetime.date(2026, 12, 1))
+        stopped_task = _task(stopped, "RS02")
+        _set(stopped_task, "supplement_requested", datetime.date(2026, 12, 1))
+        stopped_task.supplement_days_left = 1
+        _set(_task(yy, "RS02"), "ready", datetime.date(2026, 12, 1))
+        ga = next(t for t in enterprise.tasks if t.department.code == "GA")
+        _set(ga, "ready", datetime.date(2026, 12, 1))
+        window = db.session.query(DepartmentUser).filter_by(username="window").one()
+        proof = db.session.query(Material).filter_by(code="DEATH_PROOF").one()
+        cremation = db.session.query(Material).filter_by(code="CREMATION_CERT").one()
+        death_file = chain.add_material(db.session, institution, proof, window, content=PDF, filename="proof.pdf")
+        cremation_file = chain.add_material(db.session, institution, cremation, window, content=PDF,
+                                            filename="cremation.pdf")
+        # A supervisor of the other county.
+        region = db.session.query(Region).filter_by(code="361126").one()
+        zw = db.session.query(Department).filter_by(region_id=region.id, code="ZW").one()
+        if not db.session.query(DepartmentUser).filter_by(username="t-yy-supervisor").first():
+            db.session.add(DepartmentUser(
+                username="t-yy-supervisor", first_name="yy", last_name="supervisor", email="yysup@test.invalid",
+                active=True, password=generate_password_hash(DEMO_PASSWORD, method="pbkdf2:sha256:1000"),
+                roles=[app.appbuilder.sm.find_role("Supervisor")], departments=[zw],
+            ))
+        db.session.commit()
+        ids = {
+            "overdue": _task(enterprise, "RS02").id,
+            "rs01": _task(institution, "RS01").id,
+            "soon": _task(soon, "RS02").id,
+            "today": _task(today, "RS02").id,
+            "done": _task(done, "RS02").id,
+            "stopped": stopped_task.id,
+            "yy": _task(yy, "RS02").id,
+            "ga": ga.id,
+            "death_file": death_file.id,
+            "cremation_file": cremation_file.id,
+            "enterprise_id": enterprise.deceased_id_number,
+            "institution_id": institution.deceased_id_number,
+        }
+        db.session.remove()
+        return ids
+
+
+def _rows(page):
+    """Task id → the row's text, for every row of a list page."""
+    rows = {}
+    for match in re.finditer(r"<tr[^>]*>(.*?)</tr>", page, re.S):
+        found = re.search(r"/taskview/show/(\d+)", match.group(1))
+        if found:
+            rows[int(found.group(1))] = re.sub(r"\s+", " ", re.sub(r"<[^>]+>", " ", match.group(1)))
+    return rows
+
+
+def _list(client, **args):
+    query = "&".join(f"{k}={v}" for k, v in dict(args, psize_TaskView=1000).items())
+    response = client.get(f"/taskview/list/?{query}")
+    assert response.status_code == 200
+    return response.get_data(as_text=True)
+
+
+def test_clerk_sees_only_own_departments_open_tasks(client, queue):
+    rows = _rows(_list(login(client, "rs")))
+    for key in ("overdue", "rs01", "soon", "today", "stopped"):
+        assert queue[key] in rows, key
+    for key in ("done", "yy", "ga"):
+        assert queue[key] not in rows, key
+
+
+def test_days_left_count_working_days_and_overdue_rows_are_marked(client, queue):
+    rows = _rows(_list(login(client, "rs")))
+    assert "-2" in rows[queue["overdue"]] and "超期2个工作日" in rows[queue["overdue"]]
+    assert rows[queue["soon"]].rstrip().endswith("2")
+    assert rows[queue["rs01"]].rstrip().endswith("3")
+    assert "超期" not in rows[queue["soon"]] and "已超时" not in rows[queue["today"]]
+    assert "1 计时暂停" in rows[queue["stopped"]]  # the clock stands at what was left
+
+
+def test_queue_is_ordered_most_urgent_first(client, queue):
+    order = list(_rows(_list(login(client, "rs"))))
+    mine = [queue[k] for k in ("overdue", "today", "soon", "rs01")]
+    assert [pk for pk in order if pk in mine] == mine
+
+
+def test_quick_filters(client, queue):
+    login(client, "rs")
+    overdue = _rows(_list(client, due="overdue"))
+    assert queue["overdue"] in overdue
+    assert not {queue[k] for k in ("soon", "today", "rs01", "stopped")} & set(overdue)
+    today = _rows(_list(client, due="today"))
+    assert queue["today"] in today and queue["overdue"] not in today and queue["soon"] not in today
+    todo = _rows(_list(client, due="todo"))
+    assert {queue[k] for k in ("overdue", "soon", "today", "rs01")} <= set(todo)
+    assert queue["stopped"] not in todo
+
+
+def test_status_search_filter(client, queue):
+    rows = _rows(_list(login(client, "rs"), _flt_0_status="accepted"))
+    assert queue["rs01"] in rows and queue["soon"] not in rows
+
+
+def test_finished_task_page_still_opens(client, queue):
+    assert login(client, "rs").get(f"/taskview/show/{queue['done']}").status_code == 200
+
+
+def test_deceased_id_is_masked_unless_the_item_needs_it(client, queue):
+    login(client, "rs")
+    rs01 = client.get(f"/taskview/show/{queue['rs01']}").get_data(as_text=True)
+    masked = queue["institution_id"][:6] + "********" + queue["institution_id"][-4:]
+    assert masked in rs01 and queue["institution_id"] not in rs01
+    rs02 = client.get(f"/taskview/show/{queue['overdue']}").get_data(as_text=True)
+    assert queue["enterprise_id"] in rs02
+
+
+def test_applicant_phone_is_masked_except_for_the_window(client, queue):
+    page = login(client, "rs").get(f"/taskview/show/{queue['rs01']}").get_data(as_text=True)
+    assert "138****8000" in page and "13800138000" not in page
+    page = login(client, "window").get(f"/taskview/show/{queue['rs01']}").get_data(as_text=True)
+    assert "13800138000" in page
+
+
+def test_task_page_lists_only_the_items_materials(client, queue):
+    page = login(client, "rs").get(f"/taskview/show/{queue['rs01']}").get_data(as_text=True)
+    materials = page.split("item-materials", 1)[1].split("</table>", 1)[0]
+    assert "死亡证明" in materials and "逝者银行卡或社保卡" in materials
+    assert "火化证明" not in materials and "逝者身份证" not in materials
+    assert f"/case-actions/material/{queue['death_file']}/download" in materials
+    assert f"/case-actions/material/{queue['cremation_file']}/download" not in page
+    assert "养老" in page.split("item-facts", 1)[1].split("</p>", 1)[0]
+
+
+def _urge(client, task_id, note="请尽快办理"):
+    return client.post(f"/taskview/urge/{task_id}", data={"note": note})
+
+
+def _urgings(app, task_id):
+    with app.app_context():
+        rows = [u.note for u in db.session.query(TaskUrging).filter_by(task_id=task_id)]
+        audit = db.session.query(AuditLog).filter_by(action="task_urged", object_id=task_id).count()
+        db.session.remove()
+        return rows, audit
+
+
+def test_supervisor_sees_the_regions_overdue_tasks(client, queue):
+    rows = _rows(_list(login(client, "supervisor"), due="overdue"))
+    assert queue["overdue"] in rows and queue["ga"] in rows and queue["yy"] not in rows
+    assert "/taskview/list/?due=overdue" in client.get("/").get_data(as_text=True)
+
+
+def test_supervisor_urges_with_a_note_and_the_department_sees_it(app, client, queue):
+    login(client, "supervisor")
+    assert _urge(client, queue["soon"], note="  ").status_code == 302
+    assert _urgings(app, queue["soon"]) == ([], 0)
+    assert _urge(client, queue["soon"], note="请于本周内办结").status_code == 302
+    assert _urgings(app, queue["soon"]) == (["请于本周内办结"], 1)
+    for username in ("rs", "window", "supervisor", "sr-supervisor"):
+        page = login(client, username).get(f"/taskview/show/{queue['soon']}").get_data(as_text=True)
+        assert "请于本周内办结" in page, username
+
+
+def test_urging_outside_the_region_is_not_found(app, client, queue):
+    login(client, "t-yy-supervisor")
+    assert _urge(client, queue["overdue"]).status_code == 404
+    login(client, "supervisor")
+    assert _urge(client, queue["yy"]).status_code == 404
+    assert _urgings(app, queue["overdue"])[0] == [] and _urgings(app, queue["yy"])[0] == []
+
+
+def test_clerks_cannot_urge(app, client, queue):
+    for username in ("rs", "yy-ga"):
+        response = _urge(login(client, username), queue["overdue"])
+        assert response.status_code in (302, 403)
+    assert _urgings(app, queue["overdue"]) == ([], 0)
+
+
+def test_urgings_are_hidden_from_other_departments(app, client, queue):
+    login(client, "supervisor")
+    _urge(client, queue["rs01"], note="督办RS01")
+    with app.app_context():
+        from app.security.scope import scope_for, visibility_clause
+
+        def visible(username):
+            user = db.session.query(DepartmentUser).filter_by(username=username).one()
+            clause = visibility_clause(TaskUrging, scope_for(user))
+            query = db.session.query(TaskUrging).filter(TaskUrging.task_id == queue["rs01"])
+            return query.filter(clause).count() if clause is not None else query.count()
+
+        assert visible("rs") == visible("window") == visible("supervisor") == 1
+        assert visible("ga") == visible("yy-ga") == visible("t-yy-supervisor") == 0
+        db.session.remove()
+    assert "督办RS01" not in login(client, "ga").get(f"/taskview/show/{queue['rs01']}").get_data(as_text=True)
