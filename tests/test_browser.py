@@ -114,3 +114,105 @@ def test_a_clerk_of_the_other_county_sees_none_of_it(server, browser):
     page.goto(server + "/taskview/list/")
     assert "王建国" not in page.content() and "361125-" not in page.content()
     page.close()
+
+
+def _case_ready_for_departments(app):
+    """A registered case whose papers are in and whose cremation is done (the window's
+    part, through the domain), so the departments' tasks are ready."""
+    from app.domain import chain
+    from app.models import DepartmentUser, Material
+    from tests.factories import make_case
+
+    with app.app_context():
+        case = make_case("window", ["pension_resident", "institution_staff"], name="李秀英")
+        window = db.session.query(DepartmentUser).filter_by(username="window").one()
+        pdf = b"%PDF-1.4\n1 0 obj<<>>endobj\ntrailer<<>>\n%%EOF\n"
+        for code in ("DECEASED_ID", "HUKOU_BOOK", "DEATH_PROOF", "APPLICANT_ID", "BANK_OR_SSC_CARD"):
+            material = db.session.query(Material).filter_by(code=code).one()
+            chain.add_material(db.session, case, material, window, original_checked=True, content=pdf)
+        chain.complete_task(db.session, next(t for t in case.tasks if t.item.code == "MZ01"), window)
+        db.session.commit()
+        ids = case.id, case.case_no, {t.item.code: t.id for t in case.tasks}
+        db.session.remove()
+        return ids
+
+
+def _row_form(page, item_code, action):
+    """The form of one task's action on the case page."""
+    return page.locator(f"tr:has(td:has-text('{item_code}')) form[action*='/{action}']")
+
+
+def test_departments_handle_their_items_and_the_case_completes(app, server, browser, tmp_path):
+    case_id, case_no, tasks = _case_ready_for_departments(app)
+    scan = tmp_path / "card.png"
+    scan.write_bytes(b"\x89PNG\r\n\x1a\n" + b"\x00" * 64)
+    case_url = f"{server}/caseview/show/{case_id}"
+
+    ga = browser.new_page(viewport={"width": 1280, "height": 900})
+    sign_in(ga, server, "ga")
+    ga.goto(server + "/taskview/list/")
+    assert case_no in ga.content() and "户口注销" in ga.content()
+    os.makedirs(DOCS, exist_ok=True)
+    ga.screenshot(path=os.path.join(DOCS, "work-queue.png"), full_page=True)
+    ga.goto(case_url)
+    form = _row_form(ga, "GA01", "complete")
+    form.locator("input[name=note]").fill("已注销户口")
+    form.locator("button").click()
+    ga.wait_for_load_state()
+    assert "已办结" in ga.content()
+
+    rs = browser.new_page(viewport={"width": 1280, "height": 900})
+    sign_in(rs, server, "rs")
+    rs.goto(case_url)
+    form = _row_form(rs, "RS03", "supplement")
+    form.locator("input[name=materials][value=BANK_OR_SSC_CARD]").check()
+    form.locator("input[name=note]").fill("社保卡照片不清晰，请重新提供")
+    form.locator("button").click()
+    rs.wait_for_load_state()
+    assert "待补正" in rs.content()
+
+    window = browser.new_page(viewport={"width": 1280, "height": 900})
+    sign_in(window, server, "window")
+    window.goto(case_url)
+    window.select_option("select[name=material_code]", "BANK_OR_SSC_CARD")
+    window.set_input_files("input[name=file]", str(scan))
+    window.click("form[enctype] button[type=submit]")
+    window.wait_for_load_state()
+
+    rs.goto(case_url)
+    form = _row_form(rs, "RS03", "complete")
+    form.locator("input[name=note]").fill("已支付个人账户余额")
+    form.locator("input[name=amount]").fill("8650.00")
+    form.locator("button").click()
+    rs.wait_for_load_state()
+
+    cz = browser.new_page(viewport={"width": 1280, "height": 900})
+    sign_in(cz, server, "cz")
+    cz.goto(case_url)
+    form = _row_form(cz, "CZ01", "reject")
+    form.locator("input[name=reason]").fill("逝者生前单位已自行发放丧葬费")
+    form.locator("button").click()
+    cz.wait_for_load_state()
+
+    window.goto(case_url)
+    assert "已办结" in window.content()
+    with window.expect_popup() as popup:
+        window.click("text=打印办结告知书")
+    assert "completion-notice" in popup.value.url
+
+    with app.app_context():
+        case = db.session.get(Case, case_id)
+        assert case.status == "completed"
+        states = {t.item.code: t.status for t in case.tasks}
+        assert states == {"MZ01": "completed", "GA01": "completed", "RS03": "completed", "CZ01": "rejected"}
+        rs03 = next(t for t in case.tasks if t.item.code == "RS03")
+        assert str(rs03.payout_amount) == "8650.00" and rs03.payout_expected_date is not None
+        db.session.remove()
+
+    outsider = browser.new_page(viewport={"width": 1280, "height": 900})
+    sign_in(outsider, server, "yy-ga")
+    outsider.goto(server + "/taskview/list/")
+    assert case_no not in outsider.content()
+    assert outsider.goto(case_url).status == 404
+    for page in (ga, rs, window, cz, outsider):
+        page.close()
