@@ -66,6 +66,17 @@ class CaseIntakeApi(BaseApi):
     resource_name = "case"
     allow_browser_login = False  # JWT only: no CSRF token travels with these writes
 
+    def _own_case(self, pk):
+        """(case, None) when the caller may write the case, else (None, a 404 or 403)."""
+        case = visible(Case, pk)
+        if case is None:
+            return None, self.response_404()
+        try:
+            check_writable(case)
+        except AccessDenied as exc:
+            return None, self._refuse(403, exc)
+        return case, None
+
     def _refuse(self, status, message, errors=None):
         body = {"message": str(message)}
         if errors:
@@ -108,13 +119,9 @@ class CaseIntakeApi(BaseApi):
     @protect()
     def add_material(self, pk):
         """Add a material: multipart ``material_code``, ``file``, ``original_checked``."""
-        case = visible(Case, pk)
-        if case is None:
-            return self.response_404()
-        try:
-            check_writable(case)
-        except AccessDenied as exc:
-            return self._refuse(403, exc)
+        case, refusal = self._own_case(pk)
+        if refusal is not None:
+            return refusal
         code = (request.form.get("material_code") or "").strip()
         material = db.session.query(Material).filter_by(code=code).one_or_none()
         if material is None:
@@ -169,13 +176,9 @@ class CaseIntakeApi(BaseApi):
     @protect()
     def cancel(self, pk):
         """Cancel a case (the window that registered it): ``{"reason"}``. Its open tasks are closed."""
-        case = visible(Case, pk)
-        if case is None:
-            return self.response_404()
-        try:
-            check_writable(case)
-        except AccessDenied as exc:
-            return self._refuse(403, exc)
+        case, refusal = self._own_case(pk)
+        if refusal is not None:
+            return refusal
         body = request.get_json(silent=True)
         body = body if isinstance(body, dict) else {}
         try:
