@@ -96,3 +96,19 @@ def test_forms_need_their_csrf_token(db_url, tmp_path):
     accepted = client.post("/login/", data={"username": "window", "password": DEMO_PASSWORD, "csrf_token": token})
     assert accepted.status_code == 302
     assert client.get("/caseview/list/").status_code == 200
+
+
+def test_sign_ins_are_audited(app, client):
+    from tests.conftest import jwt_headers, login
+
+    login(client, "manager")
+    jwt_headers(client, "manager")
+    client.get("/logout/")
+    client.post("/login/", data={"username": "manager", "password": "wrong"})
+    with app.app_context():
+        actions = [
+            (a, d["via"]) for a, d in db.session.query(AuditLog.action, AuditLog.detail)
+            .filter(AuditLog.username == "manager").order_by(AuditLog.id)
+        ]
+        db.session.remove()
+    assert actions[-3:] == [("login", "screen"), ("login", "api"), ("login_failed", "screen")]

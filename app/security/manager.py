@@ -2,6 +2,7 @@
 roles of ``app.security.roles``. A test checks that FAB loaded this class (FAB falls
 back to its own manager silently when the import fails)."""
 
+from flask import request
 from flask_appbuilder.security.sqla.manager import SecurityManager
 from flask_appbuilder.security.views import UserDBModelView
 from flask_babel import lazy_gettext as _l
@@ -33,3 +34,18 @@ class DepartmentUserView(UserDBModelView):
 class CaseSecurityManager(SecurityManager):
     user_model = DepartmentUser
     userdbmodelview = DepartmentUserView
+
+    def on_user_login(self, user):
+        """Every sign-in (screen or API) is an audit row."""
+        super().on_user_login(user)
+        self._audit_login(user, "login")
+
+    def on_user_login_failed(self, user):
+        super().on_user_login_failed(user)
+        self._audit_login(user, "login_failed")
+
+    def _audit_login(self, user, action):
+        from app.domain import audit
+
+        audit.record(self.session, user, action, obj=None, via="api" if request.path.startswith("/api/") else "screen")
+        self.session.commit()

@@ -1,0 +1,60 @@
+"""A whole case through the integration API alone, as the departments' own systems
+would drive it: JWT login, register, materials, transitions, the PDFs."""
+
+import io
+
+from tests.conftest import jwt_headers
+from tests.test_intake import _male_id, payload
+
+PDF = b"%PDF-1.4\n1 0 obj<<>>endobj\ntrailer<<>>\n%%EOF\n"
+
+
+def test_a_whole_case_through_the_api(client):
+    window = jwt_headers(client, "window")
+    body = payload(**{"deceased.id_number": _male_id(birth="19360606"), "facts": ["pension_resident", "institution_staff"]})
+    case = client.post("/api/v1/case/", json=body, headers=window).get_json()
+    case_id, case_no = case["id"], case["case_no"]
+    assert {t["item_code"] for t in case["tasks"]} == {"MZ01", "GA01", "RS03", "CZ01"}
+
+    for code in ("DECEASED_ID", "HUKOU_BOOK", "DEATH_PROOF", "APPLICANT_ID", "BANK_OR_SSC_CARD"):
+        answer = client.post(f"/api/v1/case/{case_id}/materials", headers=window,
+                             data={"material_code": code, "original_checked": "true",
+                                   "file": (io.BytesIO(PDF), f"{code}.pdf")},
+                             content_type="multipart/form-data")
+        assert answer.status_code == 201
+    assert client.get(f"/api/v1/case/{case_id}/registration-form", headers=window).mimetype == "application/pdf"
+
+    def task(headers, item_code):
+        rows = client.get("/api/v1/task/?q=(order_column:id,order_direction:desc,page_size:100)",
+                          headers=headers).get_json()["result"]
+        return next(r for r in rows if r["case_no"] == case_no and r["item_code"] == item_code)
+
+    def move(headers, item_code, **action):
+        row = task(headers, item_code)
+        answer = client.post(f"/api/v1/task/{row['id']}/transition", headers=headers,
+                             json=dict(action, version=row["version"]))
+        assert answer.status_code == 200, answer.get_json()
+        return answer.get_json()
+
+    move(window, "MZ01", action="complete", note="已火化")
+    ga, rs, cz = jwt_headers(client, "ga"), jwt_headers(client, "rs"), jwt_headers(client, "cz")
+    assert task(ga, "GA01")["status"] == "ready" and task(rs, "RS03")["deadline"]
+    move(ga, "GA01", action="accept")
+    move(ga, "GA01", action="complete", note="已注销户口")
+    move(rs, "RS03", action="request_supplement", note="社保卡信息不清", materials=["BANK_OR_SSC_CARD"])
+    assert task(rs, "RS03")["status"] == "supplement_requested"
+    client.post(f"/api/v1/case/{case_id}/materials", headers=window,
+                data={"material_code": "BANK_OR_SSC_CARD", "file": (io.BytesIO(PDF), "card.pdf")},
+                content_type="multipart/form-data")
+    assert task(rs, "RS03")["status"] == "ready"
+    done = move(rs, "RS03", action="complete", note="已支付", amount="5200.00")
+    assert done["payout_amount"] == "5200.00" and done["payout_expected_date"]
+    move(cz, "CZ01", action="reject", reason="单位已自行发放")
+
+    assert client.get(f"/api/v1/case/{case_id}", headers=window).get_json()["result"]["status"] == "completed"
+    notice = client.get(f"/api/v1/case/{case_id}/completion-notice", headers=window)
+    assert notice.status_code == 200 and notice.data.startswith(b"%PDF")
+    # The other county's clerk sees none of it.
+    yy = jwt_headers(client, "yy-ga")
+    assert client.get(f"/api/v1/case/{case_id}", headers=yy).status_code == 404
+    assert all(r["case_no"] != case_no for r in client.get("/api/v1/task/", headers=yy).get_json()["result"])
