@@ -363,3 +363,80 @@ def test_a_department_sees_only_the_materials_its_items_need(app, world):
         db.session.query(CaseMaterial).filter(CaseMaterial.id.in_(ids.values())).delete()
         db.session.commit()
         db.session.remove()
+
+
+HANDLES_TASKS = {"Admin", "Window", "Clerk"}
+
+
+def may_write_task(username, task):
+    role, region, depts = _who(username)
+    if role == "Admin":
+        return True
+    return role in ("Window", "Clerk") and region == task[0] and task[1] in depts
+
+
+@pytest.mark.parametrize("username", USERS)
+def test_task_actions_are_refused_outside_the_users_rows(client, world, username):
+    """Every action on a task: 404 where the row is not visible, 403 where it is
+    visible but not the user's to act on (or the role lacks the action outright); on
+    the user's own waiting task the action is refused by the state (409), so the
+    matrix changes nothing."""
+    role = _who(username)[0]
+    headers = jwt_headers(client, username)
+    login(client, username)
+    for task_id, task in world["tasks"].items():
+        answer = client.post(f"/api/v1/task/{task_id}/transition", headers=headers, json={"action": "accept"})
+        if role not in HANDLES_TASKS:
+            expected = 403
+        elif not may_see_task(username, task):
+            expected = 404
+        elif not may_write_task(username, task):
+            expected = 403
+        else:
+            expected = 409
+        assert answer.status_code == expected, (username, task, answer.get_json())
+        for action in ("accept", "complete", "reject", "supplement"):
+            screen = client.post(f"/case-actions/task/{task_id}/{action}", data={"reason": "x", "note": "x"})
+            if role in HANDLES_TASKS and not may_see_task(username, task):
+                assert screen.status_code == 404, (username, task_id, action)
+            elif role in HANDLES_TASKS and not may_write_task(username, task):
+                assert screen.status_code == 403, (username, task_id, action)
+            else:
+                assert screen.status_code in (302, 403), (username, task_id, action)
+        urge = client.post(f"/taskview/urge/{task_id}", data={"note": "请加快办理"})
+        if role == "Supervisor" and may_see_task(username, task):
+            assert urge.status_code in (200, 302)
+        elif role in ("Supervisor", "Admin"):
+            assert urge.status_code in (302, 404)
+        else:
+            assert urge.status_code in (302, 403)
+    with client.application.app_context():
+        states = {t.id: t.status for t in db.session.query(Task).filter(Task.id.in_(world["tasks"]))}
+        db.session.remove()
+    assert set(states.values()) == {"waiting"}
+
+
+@pytest.mark.parametrize("username", USERS)
+def test_case_documents_follow_the_same_rows(client, world, username):
+    role = _who(username)[0]
+    headers = jwt_headers(client, username)
+    login(client, username)
+    for case_id, case in world["cases"].items():
+        visible = may_see_case(username, case)
+        api = client.get(f"/api/v1/case/{case_id}/completion-notice", headers=headers)
+        form = client.get(f"/api/v1/case/{case_id}/registration-form", headers=headers)
+        if role in ("Window", "Supervisor", "Admin"):
+            assert api.status_code == (409 if visible else 404)  # not completed yet
+            assert form.status_code == (200 if visible else 404)
+        else:
+            assert api.status_code == form.status_code == 403
+        screen = client.get(f"/case-actions/{case_id}/registration-form")
+        if role in ("Window", "Supervisor", "Admin"):
+            assert screen.status_code == (200 if visible else 404)
+        else:
+            assert screen.status_code in (302, 403)
+        cancel = client.post(f"/api/v1/case/{case_id}/cancel", headers=headers, json={})
+        if role in ("Window", "Admin"):
+            assert cancel.status_code in ((422, 403) if visible else (404,))
+        else:
+            assert cancel.status_code == 403
