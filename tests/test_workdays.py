@@ -115,3 +115,18 @@ def test_a_calendar_kind_other_than_holiday_or_workday_is_refused(client, app):
     with app.app_context():
         assert db.session.query(CalendarDay).filter_by(day=D(2027, 2, 9)).count() == 0
         db.session.remove()
+
+
+def test_counting_working_days_agrees_with_walking_the_calendar(calendar):
+    import random
+
+    def walk(start, end):
+        sign, lo, hi = (1, start, end) if end >= start else (-1, end, start)
+        days = (hi - lo).days
+        return sign * sum(calendar.is_working_day(lo + datetime.timedelta(days=i)) for i in range(1, days + 1))
+
+    rng = random.Random(42)
+    for _ in range(300):
+        start = D(2024, 1, 1) + datetime.timedelta(days=rng.randrange(1200))
+        end = start + datetime.timedelta(days=rng.randrange(-800, 800))
+        assert calendar.working_days_between(start, end) == walk(start, end), (start, end)

@@ -8,8 +8,10 @@ calendar rows falls back to Monday–Friday; ``missing_years`` names such years 
 administrators are warned to enter them.
 """
 
+import bisect
 import datetime
 from dataclasses import dataclass, field
+from functools import cached_property
 
 HOLIDAY = "holiday"
 WORKDAY = "workday"
@@ -54,17 +56,26 @@ class WorkdayCalendar:
                 remaining -= 1
         raise ValueError("time limit too long for the calendar")
 
+    @cached_property
+    def _exceptions(self):
+        """The calendar's rows, sorted, each with its effect on Monday–Friday counting."""
+        days = sorted(self.holidays | self.workdays)
+        return days, [int(self.is_working_day(d)) - int(d.weekday() < 5) for d in days]
+
     def working_days_between(self, start, end):
-        """Working days after ``start`` up to and including ``end`` (negative if end < start)."""
+        """Working days after ``start`` up to and including ``end`` (negative if end < start).
+        Counted by whole weeks plus the calendar's exceptions, so a task two years
+        overdue costs no more than one due tomorrow."""
         if end == start:
             return 0
         sign, lo, hi = (1, start, end) if end > start else (-1, end, start)
-        count = 0
-        day = lo
-        while day < hi:
-            day += _ONE_DAY
-            if self.is_working_day(day):
-                count += 1
+        weeks, rest = divmod((hi - lo).days, 7)
+        count = weeks * 5 + sum(
+            1 for i in range(1, rest + 1) if (lo + datetime.timedelta(days=weeks * 7 + i)).weekday() < 5
+        )
+        days, effects = self._exceptions
+        for i in range(bisect.bisect_right(days, lo), bisect.bisect_right(days, hi)):
+            count += effects[i]
         return sign * count
 
     def missing_years(self, start, end):
