@@ -63,6 +63,18 @@ class CaseDocumentsView(BaseView):
     route_base = "/case-actions"
     default_view = "registration_form"
 
+    def _case_to_write(self, pk):
+        """(case, None) when the user may act on the case with this form; (case, a
+        redirect back) when the form expired. 404 unseen, 403 not the user's."""
+        case = visible_or_404(Case, pk)
+        if not _form_is_fresh():
+            return case, self._back(case)
+        try:
+            check_writable(case)
+        except AccessDenied as exc:
+            abort(403, str(exc))
+        return case, None
+
     def _back(self, case):
         return redirect(url_for("CaseView.show", pk=case.id))
 
@@ -84,14 +96,9 @@ class CaseDocumentsView(BaseView):
     @expose("/<int:pk>/material", methods=["POST"])
     @has_access
     def add_material(self, pk):
-        case = visible_or_404(Case, pk)
-        if not FlaskForm().validate_on_submit():
-            flash(str(_l("The form expired; please try again.")), "danger")
-            return self._back(case)
-        try:
-            check_writable(case)
-        except AccessDenied as exc:
-            abort(403, str(exc))
+        case, refusal = self._case_to_write(pk)
+        if refusal is not None:
+            return refusal
         material = db.session.query(Material).filter_by(code=request.form.get("material_code", "")).one_or_none()
         upload = request.files.get("file")
         content = upload.read() if upload and upload.filename else None
@@ -134,8 +141,7 @@ class CaseDocumentsView(BaseView):
         task = visible_or_404(Task, pk)
         case_id, item_name = task.case_id, task.item.name
         back = redirect(url_for("CaseView.show", pk=case_id))
-        if not FlaskForm().validate_on_submit():
-            flash(str(_l("The form expired; please try again.")), "danger")
+        if not _form_is_fresh():
             return back
         try:
             check_writable(task)
@@ -191,18 +197,13 @@ class CaseDocumentsView(BaseView):
     @expose("/<int:pk>/cancel", methods=["POST"])
     @has_access
     def cancel(self, pk):
-        case = visible_or_404(Case, pk)
-        if not FlaskForm().validate_on_submit():
-            flash(str(_l("The form expired; please try again.")), "danger")
-            return self._back(case)
+        case, refusal = self._case_to_write(pk)
+        if refusal is not None:
+            return refusal
         case_id, case_no = case.id, case.case_no
         try:
-            check_writable(case)
             chain.cancel_case(db.session, case, g.user, request.form.get("reason"))
             db.session.commit()
-        except AccessDenied as exc:
-            db.session.rollback()
-            abort(403, str(exc))
         except chain.ChainError as exc:
             db.session.rollback()
             flash(str(exc.message), "danger")
@@ -213,6 +214,14 @@ class CaseDocumentsView(BaseView):
             return redirect(url_for("CaseView.show", pk=case_id))
         flash(str(_l("Case %(no)s cancelled.", no=case_no)), "success")
         return redirect(url_for("CaseView.show", pk=case_id))
+
+
+def _form_is_fresh():
+    """The posted form's CSRF token is valid; otherwise say so to the user."""
+    if FlaskForm().validate_on_submit():
+        return True
+    flash(str(_l("The form expired; please try again.")), "danger")
+    return False
 
 
 def _extension(row):
