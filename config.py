@@ -71,3 +71,48 @@ SESSION_COOKIE_SAMESITE = "Lax"
 
 # The embedded Chinese font of the PDFs (Debian package fonts-wqy-microhei).
 REPORT_FONT_PATH = os.environ.get("REPORT_FONT_PATH", "/usr/share/fonts/truetype/wqy/wqy-microhei.ttc")
+
+# --- Notifications (Celery) -------------------------------------------------------
+# With no CELERY_BROKER_URL the worker and beat run beside the web server on a broker
+# that needs no server: kombu's filesystem transport under instance/celery (polled
+# every CELERY_POLL_SECONDS). Set CELERY_BROKER_URL=redis://… or amqp://… to move to a
+# real broker; nothing else changes.
+CELERY_BROKER_URL = os.environ.get("CELERY_BROKER_URL", "")
+CELERY_BROKER_DIR = os.environ.get("CELERY_BROKER_DIR", os.path.join(INSTANCE_DIR, "celery"))
+CELERY_POLL_SECONDS = float(os.environ.get("CELERY_POLL_SECONDS", "0.1"))
+CELERY_QUEUE = os.environ.get("CELERY_QUEUE", "lianban")
+
+# Delivery: attempts before a notification lands as failed, the first retry's delay
+# (doubled at each attempt), how long a claimed delivery may run before the sweep
+# takes it back from a worker that died, and how often the sweep runs.
+NOTIFY_MAX_ATTEMPTS = int(os.environ.get("NOTIFY_MAX_ATTEMPTS", "5"))
+NOTIFY_RETRY_BASE_SECONDS = float(os.environ.get("NOTIFY_RETRY_BASE_SECONDS", "30"))
+NOTIFY_LEASE_SECONDS = float(os.environ.get("NOTIFY_LEASE_SECONDS", "300"))
+NOTIFY_SWEEP_SECONDS = float(os.environ.get("NOTIFY_SWEEP_SECONDS", "15"))
+# Daily schedule (China Standard Time, HH:MM): the due-soon and overdue scans, and
+# the supervisors' digest.
+NOTIFY_SCAN_TIME = os.environ.get("NOTIFY_SCAN_TIME", "08:30")
+NOTIFY_DIGEST_TIME = os.environ.get("NOTIFY_DIGEST_TIME", "08:00")
+# A link in e-mails and webhooks back to the task (the back office's public address).
+PUBLIC_URL = os.environ.get("PUBLIC_URL", "http://127.0.0.1:5000")
+
+# E-mail over SMTP.
+MAIL_SERVER = os.environ.get("MAIL_SERVER", "")
+MAIL_PORT = int(os.environ.get("MAIL_PORT", "25"))
+MAIL_USE_TLS = _bool("MAIL_USE_TLS", False)  # STARTTLS
+MAIL_USE_SSL = _bool("MAIL_USE_SSL", False)  # SMTPS
+MAIL_USERNAME = os.environ.get("MAIL_USERNAME", "")
+MAIL_PASSWORD = os.environ.get("MAIL_PASSWORD", "")
+MAIL_FROM = os.environ.get("MAIL_FROM", "lianban@localhost")
+MAIL_TIMEOUT_SECONDS = float(os.environ.get("MAIL_TIMEOUT_SECONDS", "10"))
+
+# SMS: "database" records each message in the sms_message table (an admin screen
+# lists them); "http" posts it to an SMS provider's gateway.
+SMS_GATEWAY = os.environ.get("SMS_GATEWAY", "database")
+SMS_GATEWAY_URL = os.environ.get("SMS_GATEWAY_URL", "")
+SMS_GATEWAY_KEY = os.environ.get("SMS_GATEWAY_KEY", "")
+SMS_SIGN_NAME = os.environ.get("SMS_SIGN_NAME", "身后一件事")
+# Template ids at the provider, per event, as JSON: {"task_completed": "SMS_123", …}
+SMS_TEMPLATE_IDS = os.environ.get("SMS_TEMPLATE_IDS", "{}")
+
+WEBHOOK_TIMEOUT_SECONDS = float(os.environ.get("WEBHOOK_TIMEOUT_SECONDS", "10"))

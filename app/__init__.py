@@ -60,6 +60,12 @@ def create_app(test_config=None):
     db.init_app(app)
     migrate.init_app(app, db, directory=MIGRATIONS_DIR)
 
+    from app.celery_app import celery_init_app
+    from app.notify import outbox
+
+    celery_init_app(app)
+    outbox.install(db.session.session_factory)
+
     with app.app_context():
         configure_sqlite(db.engine)
         from app import models  # noqa: F401  (the mappers must exist before FAB inspects them)

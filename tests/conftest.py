@@ -47,6 +47,10 @@ def app_config(tmp_dir, url, **extra):
         "DEMO_MODE": True,
         "DEMO_PASSWORD": DEMO_PASSWORD,
         "SECRET_KEY": "test-secret-key-of-at-least-32-bytes!",
+        # Notifications are written and queued on an in-memory broker no worker reads;
+        # the tests of delivery start real workers on Redis (tests/test_notify_*.py).
+        "CELERY_BROKER_URL": "memory://",
+        "CELERY_BROKER_DIR": os.path.join(tmp_dir, "celery"),
     }
     config.update(extra)
     return config

@@ -9,6 +9,8 @@ from app.extensions import db
 from app.models import Case, DepartmentUser, Fact
 
 _serial = itertools.count(1)
+# The smallest file the material store takes as a PDF scan.
+PDF = b"%PDF-1.4\n1 0 obj<<>>endobj\ntrailer<<>>\n%%EOF\n"
 
 
 def id_number(region_code="361125", birth="19500101", serial=None):

@@ -14,7 +14,26 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 ROOT = os.path.dirname(HERE)
 sys.path.insert(0, HERE)
 
-from zh_source import FAB_GAPS, ZH  # noqa: E402
+from zh_source import FAB_GAPS  # noqa: E402
+
+
+def chinese_sources():
+    """``ZH`` merged from ``zh_source.py`` and every other ``zh_*.py`` here (one file
+    per part of the product, so that parts are translated side by side)."""
+    import importlib
+
+    merged = {}
+    for name in sorted(os.listdir(HERE)):
+        if name.startswith("zh_") and name.endswith(".py"):
+            module = importlib.import_module(name[:-3])
+            clash = {key for key in module.ZH if key in merged and merged[key] != module.ZH[key]}
+            if clash:
+                raise SystemExit(f"{name} translates differently: {sorted(clash)}")
+            merged.update(module.ZH)
+    return merged
+
+
+ZH = chinese_sources()
 
 
 def main():

@@ -8,6 +8,7 @@ import decimal
 
 from flask import current_app, has_app_context
 from flask_babel import lazy_gettext as _l
+from sqlalchemy.orm import object_session
 from sqlalchemy.orm.exc import StaleDataError
 
 from app import storage
@@ -31,7 +32,11 @@ from app.models.case import (
     utcnow,
 )
 from app.models.catalogue import ORIGINAL, SCAN
+from app.models.notify import CASE_COMPLETED as CASE_COMPLETED_EVENT
+from app.models.notify import SUPPLEMENT_REQUESTED as SUPPLEMENT_EVENT
+from app.models.notify import TASK_COMPLETED, TASK_READY, TASK_REJECTED, TASK_URGED
 from app.models.urging import TaskUrging
+from app.notify import outbox
 
 OPEN_CASE_STATES = (CASE_REGISTERED, CASE_IN_PROGRESS)
 FINISHED_TASK_STATES = (COMPLETED, REJECTED)
@@ -105,6 +110,8 @@ def ready_waiting_tasks(session, case, user, now=None, calendar=None):
             task.deadline = calendar.add_working_days(to_cst_date(now), task.item.time_limit_days)
             audit.record(session, user, "task_ready", case=case, obj=task, from_state=WAITING, to_state=READY)
             readied.append(task)
+    for task in readied:
+        outbox.emit(session, TASK_READY, task=task)
     return readied
 
 
@@ -164,6 +171,7 @@ def resume_supplemented_tasks(session, case, material, user, now=None, calendar=
         task.supplement_requested_at = None
         task.supplement_days_left = None
         resumed.append(task)
+        outbox.emit(session, TASK_READY, task=task)
     return resumed
 
 
@@ -177,6 +185,7 @@ def roll_up(case, now=None):
     if states and all(state in FINISHED_TASK_STATES for state in states):
         case.status = CASE_COMPLETED
         case.completed_at = now or utcnow()
+        outbox.emit(object_session(case), CASE_COMPLETED_EVENT, case=case)
     elif any(state not in (WAITING, READY) for state in states):
         case.status = CASE_IN_PROGRESS
 
@@ -249,6 +258,9 @@ def complete_task(session, task, user, note=None, now=None, calendar=None, produ
     audit.record(session, user, "task_completed", case=task.case, obj=task, from_state=before, to_state=COMPLETED,
                  reason=note, **payout)
     flush(session)  # a concurrent completion loses here, before any document is issued
+    outbox.emit(session, TASK_COMPLETED, task=task,
+                params=outbox.task_params(task, note=note, amount=payout.get("amount"),
+                                          payout_expected_date=payout.get("expected")))
     material = task.item.produces_material
     if material is not None:
         if produce is None:
@@ -287,6 +299,8 @@ def reject_task(session, task, user, reason, now=None):
     task.result_note = reason
     audit.record(session, user, "task_rejected", case=task.case, obj=task, from_state=before, to_state=REJECTED,
                  reason=reason)
+    flush(session)  # a concurrent change loses here
+    outbox.emit(session, TASK_REJECTED, task=task, params=outbox.task_params(task, reason=reason))
     roll_up(task.case, now)
     flush(session)
     return task
@@ -337,7 +351,9 @@ def request_supplement(session, task, user, note, material_codes, now=None, cale
                  to_state=SUPPLEMENT_REQUESTED, reason=note, materials=codes, days_left=left,
                  deadline=task.deadline.isoformat() if task.deadline else None)
     roll_up(task.case)
-    flush(session)
+    flush(session)  # a concurrent change loses here
+    outbox.emit(session, SUPPLEMENT_EVENT, task=task,
+                params=outbox.task_params(task, note=note, materials=outbox.material_names(session, codes)))
     return task
 
 
@@ -375,4 +391,5 @@ def urge_task(session, task, user, note):
     session.flush()
     audit.record(session, user, "task_urged", case=task.case, obj=task, from_state=task.status,
                  to_state=task.status, reason=note, urging_id=urging.id)
+    outbox.emit(session, TASK_URGED, task=task, params=outbox.task_params(task, note=note, user=user.username))
     return urging

@@ -5,6 +5,7 @@ from app.models.audit import AuditLog
 from app.models.calendar import CalendarDay
 from app.models.case import Case, CaseMaterial, CaseNumberSequence, Task, case_fact
 from app.models.catalogue import Fact, Item, Material, Requirement, Rule
+from app.models.notify import Notification, SmsMessage
 from app.models.org import Department, Region
 from app.models.registry import DeathCertificate
 from app.models.urging import TaskUrging
@@ -22,9 +23,11 @@ __all__ = [
     "Fact",
     "Item",
     "Material",
+    "Notification",
     "Region",
     "Requirement",
     "Rule",
+    "SmsMessage",
     "Task",
     "TaskUrging",
     "case_fact",

@@ -39,6 +39,11 @@ class Department(Model):
     # The joint-handling window (殡仪馆联办窗口) takes applications and registers cases.
     accepts_cases = Column(Boolean, nullable=False, default=False)
     active = Column(Boolean, nullable=False, default=True)
+    # Notifications (the clerks get theirs in the app and by their own channels):
+    # the department's mailbox, and its own system's webhook, signed with the secret.
+    notify_email = Column(String(256))
+    webhook_url = Column(String(512))
+    webhook_secret = Column(String(128))
 
     def __repr__(self):
         return f"{self.region.name if self.region else ''}{self.name}"

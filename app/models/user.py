@@ -2,7 +2,7 @@
 
 from flask_appbuilder import Model
 from flask_appbuilder.security.sqla.models import User
-from sqlalchemy import Column, ForeignKey, Integer, Table, UniqueConstraint
+from sqlalchemy import Boolean, Column, ForeignKey, Integer, String, Table, UniqueConstraint, false, true
 from sqlalchemy.orm import relationship
 
 user_department = Table(
@@ -21,3 +21,9 @@ class DepartmentUser(User):
     __tablename__ = "ab_user"
 
     departments = relationship("Department", secondary=user_department, lazy="selectin")
+    # How the user wants to be told (the in-app list, and on top of it e-mail to
+    # ``email`` and SMS to ``phone``).
+    phone = Column(String(20))
+    notify_in_app = Column(Boolean, nullable=False, default=True, server_default=true())
+    notify_by_email = Column(Boolean, nullable=False, default=False, server_default=false())
+    notify_by_sms = Column(Boolean, nullable=False, default=False, server_default=false())

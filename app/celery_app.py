@@ -1,0 +1,99 @@
+"""Celery bound to the Flask app: every task runs in an application context.
+
+On the embedded defaults (no ``CELERY_BROKER_URL``) the broker is kombu's filesystem
+transport under ``instance/celery``: no server, polled every ``CELERY_POLL_SECONDS``.
+Setting ``CELERY_BROKER_URL`` to Redis or RabbitMQ moves to that broker, nothing else.
+No result backend: the outbox rows themselves say what was delivered.
+"""
+
+import os
+from datetime import timedelta
+
+from celery import Celery, Task
+from celery.schedules import crontab
+
+
+def _hour_minute(text, name):
+    try:
+        hour, minute = (int(part) for part in text.split(":"))
+    except ValueError:
+        raise ValueError(f"{name} must be HH:MM, not {text!r}") from None
+    return hour, minute
+
+
+def broker_settings(config):
+    url = config.get("CELERY_BROKER_URL") or ""
+    if url:
+        return {"broker_url": url}
+    folder = config["CELERY_BROKER_DIR"]
+    queue_dir = os.path.join(folder, "queue")
+    processed = os.path.join(folder, "processed")
+    for path in (queue_dir, processed):
+        os.makedirs(path, exist_ok=True)
+    return {
+        "broker_url": "filesystem://",
+        "broker_transport_options": {
+            "data_folder_in": queue_dir,
+            "data_folder_out": queue_dir,
+            "processed_folder": processed,
+            "store_processed": False,
+            "polling_interval": config["CELERY_POLL_SECONDS"],
+        },
+        # The filesystem transport has no fan-out exchange for remote control.
+        "worker_enable_remote_control": False,
+    }
+
+
+def celery_settings(config):
+    os.makedirs(config["CELERY_BROKER_DIR"], exist_ok=True)  # beat's schedule file lives there
+    scan_hour, scan_minute = _hour_minute(config["NOTIFY_SCAN_TIME"], "NOTIFY_SCAN_TIME")
+    digest_hour, digest_minute = _hour_minute(config["NOTIFY_DIGEST_TIME"], "NOTIFY_DIGEST_TIME")
+    queue = config["CELERY_QUEUE"]
+    settings = {
+        "task_default_queue": queue,
+        "task_ignore_result": True,
+        # A delivery is acknowledged when done, so a worker that dies mid-way leaves it
+        # to be taken again; the outbox row's claim keeps two workers from both sending.
+        "task_acks_late": True,
+        "task_reject_on_worker_lost": True,
+        "worker_prefetch_multiplier": 4,
+        "broker_connection_retry_on_startup": True,
+        "broker_connection_timeout": 2,
+        "timezone": config["BUSINESS_TIMEZONE"],
+        "enable_utc": True,
+        "beat_schedule_filename": os.path.join(config["CELERY_BROKER_DIR"], "beat-schedule"),
+        "beat_schedule": {
+            "notify-sweep": {
+                "task": "app.notify.tasks.sweep",
+                "schedule": timedelta(seconds=config["NOTIFY_SWEEP_SECONDS"]),
+                "options": {"queue": queue, "expires": max(config["NOTIFY_SWEEP_SECONDS"], 1)},
+            },
+            "notify-deadline-scan": {
+                "task": "app.notify.tasks.scan_deadlines",
+                "schedule": crontab(hour=scan_hour, minute=scan_minute),
+                "options": {"queue": queue},
+            },
+            "notify-daily-digest": {
+                "task": "app.notify.tasks.daily_digest",
+                "schedule": crontab(hour=digest_hour, minute=digest_minute),
+                "options": {"queue": queue},
+            },
+        },
+    }
+    settings.update(broker_settings(config))
+    return settings
+
+
+def celery_init_app(flask_app):
+    class FlaskTask(Task):
+        def __call__(self, *args, **kwargs):
+            with flask_app.app_context():
+                return self.run(*args, **kwargs)
+
+    celery = Celery(flask_app.name, task_cls=FlaskTask)
+    celery.conf.update(celery_settings(flask_app.config))
+    celery.set_default()
+    flask_app.extensions["celery"] = celery
+    import app.notify.tasks  # noqa: F401  (registers the tasks)
+
+    return celery

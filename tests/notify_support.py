@@ -1,0 +1,213 @@
+"""Real parts for the notifier's tests: Celery workers in their own processes, a
+webhook receiver that checks signatures, an SMTP server on loopback, and a private
+Redis that a test may stop and start again."""
+
+import contextlib
+import http.server
+import json
+import os
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import threading
+import time
+
+import pytest
+from aiosmtpd.controller import Controller
+
+from app.notify.channels import KEY_HEADER, SIGNATURE_HEADER, TIMESTAMP_HEADER, verify
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+REDIS_URL = os.environ.get("TEST_REDIS_URL", "redis://127.0.0.1:6379/0")
+
+
+def free_port():
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def require_redis(url=REDIS_URL):
+    """Fail (not skip) with a message when the machine's Redis is not running."""
+    host, _, port = url.split("//", 1)[1].split("/", 1)[0].rpartition(":")
+    try:
+        socket.create_connection((host or "127.0.0.1", int(port)), timeout=2).close()
+    except OSError as exc:
+        pytest.fail(f"Redis at {url} is not reachable ({exc}); start it with `redis-server --daemonize yes "
+                    "--bind 127.0.0.1 -::1 --port 6379 --save \"\" --appendonly no`")
+
+
+def wait_for(predicate, timeout=20.0, interval=0.05, message="condition"):
+    deadline = time.monotonic() + timeout
+    while True:
+        value = predicate()
+        if value:
+            return value
+        if time.monotonic() > deadline:
+            raise AssertionError(f"timed out after {timeout} s waiting for {message}")
+        time.sleep(interval)
+
+
+class Worker:
+    """``celery worker --beat`` in its own process group, on the test's database."""
+
+    def __init__(self, env, log_path):
+        self.env, self.log_path, self.process = env, log_path, None
+
+    def start(self):
+        self.log = open(self.log_path, "ab")  # noqa: SIM115 (closed in stop)
+        self.process = subprocess.Popen(  # noqa: S603
+            [sys.executable, "-m", "celery", "-A", "app.worker", "worker", "--beat", "--pool=solo",
+             "--without-gossip", "--without-mingle", "--loglevel=INFO", "-Q", self.env["CELERY_QUEUE"]],
+            cwd=ROOT, env=self.env, stdout=self.log, stderr=subprocess.STDOUT, start_new_session=True,
+        )
+        wait_for(self._ready, timeout=60, message=f"the worker to start (log: {self.log_path})")
+        return self
+
+    def _ready(self):
+        if self.process.poll() is not None:
+            raise AssertionError(f"the worker exited: {self.tail()}")
+        with open(self.log_path, "rb") as f:
+            return b" ready." in f.read()
+
+    def tail(self):
+        with open(self.log_path, "rb") as f:
+            return f.read()[-3000:].decode(errors="replace")
+
+    def kill(self):
+        """SIGKILL, the worker and its beat: no chance to finish or clean up."""
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(self.process.pid, signal.SIGKILL)
+        self.process.wait(timeout=10)
+
+    def stop(self):
+        if self.process is not None and self.process.poll() is None:
+            with contextlib.suppress(ProcessLookupError):
+                os.killpg(self.process.pid, signal.SIGTERM)
+            try:
+                self.process.wait(timeout=15)
+            except subprocess.TimeoutExpired:
+                self.kill()
+        self.log.close()
+
+
+class Receiver:
+    """A department's own system: checks each call's signature, answers as told
+    (``ok``, ``fail`` → 500, ``hold`` → wait for ``release`` before answering) and,
+    as the README tells receivers to, processes each notification key once."""
+
+    def __init__(self, secret):
+        self.secret = secret
+        self.mode = "ok"
+        self.calls = []
+        self.processed = {}
+        self.arrived = threading.Event()
+        self.release = threading.Event()
+        receiver = self
+
+        class Handler(http.server.BaseHTTPRequestHandler):
+            def do_POST(self):
+                body = self.rfile.read(int(self.headers.get("Content-Length", 0)))
+                signed = verify(receiver.secret, self.headers.get(TIMESTAMP_HEADER), body,
+                                self.headers.get(SIGNATURE_HEADER))
+                key = self.headers.get(KEY_HEADER)
+                receiver.calls.append({"key": key, "verified": signed, "at": time.time(),
+                                       "payload": json.loads(body)})
+                if not signed:
+                    self._answer(401)
+                    return
+                mode = receiver.mode
+                if mode == "fail":
+                    self._answer(500)
+                    return
+                receiver.processed.setdefault(key, json.loads(body))
+                if mode == "hold":
+                    receiver.arrived.set()
+                    receiver.release.wait(30)
+                self._answer(200)
+
+            def _answer(self, status):
+                try:
+                    self.send_response(status)
+                    self.send_header("Content-Length", "0")
+                    self.end_headers()
+                except OSError:
+                    pass  # the caller is gone (a killed worker)
+
+            def log_message(self, *args):
+                pass
+
+        self.server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.url = f"http://127.0.0.1:{self.server.server_address[1]}/hook"
+        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
+        self.thread.start()
+
+    def keys(self):
+        return [call["key"] for call in self.calls]
+
+    def close(self):
+        self.release.set()
+        self.server.shutdown()
+        self.server.server_close()
+
+
+class Smtp:
+    """An SMTP server on loopback that keeps what it is sent, or refuses it."""
+
+    def __init__(self):
+        self.messages = []
+        self.refuse = False
+        smtp = self
+
+        class Handler:
+            async def handle_RCPT(self, server, session, envelope, address, rcpt_options):
+                if smtp.refuse:
+                    return "550 5.1.1 Mailbox unavailable"
+                envelope.rcpt_tos.append(address)
+                return "250 OK"
+
+            async def handle_DATA(self, server, session, envelope):
+                smtp.messages.append({"to": list(envelope.rcpt_tos), "data": envelope.content.decode("utf-8")})
+                return "250 Message accepted"
+
+        self.port = free_port()
+        self.controller = Controller(Handler(), hostname="127.0.0.1", port=self.port)
+        self.controller.start()
+
+    def close(self):
+        self.controller.stop()
+
+
+class PrivateRedis:
+    """A Redis of the test's own on a free port, to stop and start again."""
+
+    def __init__(self, workdir):
+        binary = shutil.which("redis-server")
+        if binary is None:
+            pytest.fail("redis-server is not installed (Debian package redis-server)")
+        self.binary, self.workdir, self.port, self.process = binary, workdir, free_port(), None
+        self.url = f"redis://127.0.0.1:{self.port}/0"
+
+    def start(self):
+        self.process = subprocess.Popen(  # noqa: S603
+            [self.binary, "--port", str(self.port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no",
+             "--dir", str(self.workdir)],
+            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+        )
+
+        def up():
+            try:
+                socket.create_connection(("127.0.0.1", self.port), timeout=0.5).close()
+                return True
+            except OSError:
+                return False
+
+        wait_for(up, timeout=10, message="the private Redis to start")
+        return self
+
+    def stop(self):
+        if self.process is not None and self.process.poll() is None:
+            self.process.kill()
+            self.process.wait(timeout=10)
