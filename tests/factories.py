@@ -3,10 +3,11 @@
 import datetime
 import itertools
 
+from app.domain import chain
 from app.domain.cases import register_case
 from app.domain.identity import make_id_number
 from app.extensions import db
-from app.models import Case, DepartmentUser, Fact
+from app.models import Case, DepartmentUser, Fact, Material
 
 _serial = itertools.count(1)
 # The smallest file the material store takes as a PDF scan.
@@ -40,3 +41,19 @@ def make_case(window_username, facts=(), name="测试逝者", death_date=None, c
     register_case(db.session, case, user)
     db.session.commit()
     return case
+
+
+# What a family brings to the window: the originals checked there and the scans.
+ORIGINALS = ["DECEASED_ID", "HUKOU_BOOK", "DEATH_PROOF", "APPLICANT_ID"]
+SCANS = ["DECEASED_ID", "DEATH_PROOF", "BANK_OR_SSC_CARD", "HUKOU_BOOK", "APPLICANT_ID", "BANK_CARD"]
+
+
+def hand_in_papers(case, when=None, window_username="window"):
+    """The window checks the originals and uploads the scans (not committed)."""
+    window = db.session.query(DepartmentUser).filter_by(username=window_username).one()
+    for code in ORIGINALS:
+        material = db.session.query(Material).filter_by(code=code).one()
+        chain.add_material(db.session, case, material, window, original_checked=True, now=when)
+    for code in SCANS:
+        material = db.session.query(Material).filter_by(code=code).one()
+        chain.add_material(db.session, case, material, window, content=PDF, filename=f"{code}.pdf", now=when)

@@ -12,14 +12,11 @@ from app.domain.workdays import load_calendar
 from app.extensions import db
 from app.models import AuditLog, Case, CaseMaterial, DepartmentUser, Material, Task
 from tests.conftest import jwt_headers, login
-from tests.factories import make_case
+from tests.factories import ORIGINALS, PDF, SCANS, hand_in_papers, make_case
 
-PDF = b"%PDF-1.4\n1 0 obj<<>>endobj\ntrailer<<>>\n%%EOF\n"
 PNG = b"\x89PNG\r\n\x1a\n" + b"\x00" * 64
 JPEG = b"\xff\xd8\xff\xe0" + b"\x00" * 64
 FACTS = ["pension_enterprise", "medical_employee", "disability_certificate"]
-ORIGINALS = ["DECEASED_ID", "HUKOU_BOOK", "DEATH_PROOF", "APPLICANT_ID"]
-SCANS = ["DECEASED_ID", "DEATH_PROOF", "BANK_OR_SSC_CARD", "HUKOU_BOOK", "APPLICANT_ID", "BANK_CARD"]
 
 
 def cst(y, m, d, hour=10):
@@ -41,14 +38,6 @@ def statuses(case):
 
 def deadlines(case):
     return {t.item.code: t.deadline for t in case.tasks}
-
-
-def hand_in_papers(case, when):
-    window = user("window")
-    for code in ORIGINALS:
-        chain.add_material(db.session, case, material(code), window, original_checked=True, now=when)
-    for code in SCANS:
-        chain.add_material(db.session, case, material(code), window, content=PDF, filename=f"{code}.pdf", now=when)
 
 
 def test_the_chain_across_the_national_day_holiday(ctx):
