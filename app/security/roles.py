@@ -20,8 +20,8 @@ SCOPE_DEPARTMENT = "department"  # the rows of the user's own departments
 
 # Every signed-in user may see and edit their own profile and switch the language.
 _SELF_SERVICE = [
-    ["UserDBModelView", "can_userinfo"],
-    ["UserDBModelView", "userinfoedit"],
+    # (the user screen is our DepartmentUserView; FAB's name is kept for its own use)
+    ["^(UserDBModelView|DepartmentUserView)$", "^(can_userinfo|userinfoedit)$"],
     ["ResetMyPasswordView", "can_this_form_(get|post)"],
     ["UserInfoEditView", "can_this_form_(get|post)"],
 ]

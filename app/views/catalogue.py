@@ -1,17 +1,20 @@
 """Admin screens for the notice's reference data and the organisation."""
 
+from urllib.parse import urlsplit
+
 from flask import flash
-from flask_appbuilder.fieldwidgets import Select2Widget
+from flask_appbuilder.fieldwidgets import BS3PasswordFieldWidget, BS3TextFieldWidget, Select2Widget
 from flask_appbuilder.models.sqla.interface import SQLAInterface
 from flask_babel import lazy_gettext as _l
-from wtforms import SelectField
-from wtforms.validators import DataRequired
+from wtforms import BooleanField, PasswordField, SelectField, StringField
+from wtforms.validators import DataRequired, Email, Length, Optional, ValidationError
 
 from app.domain.clock import today_cst
 from app.domain.workdays import load_calendar
 from app.extensions import db
 from app.models import CalendarDay, Department, Fact, Item, Material, Region, Requirement, Rule
 from app.models.calendar import HOLIDAY, WORKDAY
+from app.security.manager import blank_to_none
 from app.views.base import FORM_LABELS, ScopedModelView, business_date, label_of
 
 
@@ -134,6 +137,31 @@ class RegionView(ScopedModelView):
     description_columns = {"notice": _l("The notice that set up joint handling here, cited on the forms.")}
 
 
+WEBHOOK_SECRET_MIN = 16
+
+
+def webhook_url_rule(form, field):
+    parts = urlsplit(field.data or "")
+    if field.data and (parts.scheme not in ("http", "https") or not parts.netloc):
+        raise ValidationError(_l("The webhook URL must start with http:// or https:// and name a host."))
+
+
+def stored_webhook_secret(form):
+    """The secret the department has now (an edit form leaves an empty secret as it is)."""
+    pk = getattr(form, "_id", None)
+    department = db.session.get(Department, pk) if pk is not None else None
+    return department.webhook_secret if department is not None else None
+
+
+def webhook_secret_rule(form, field):
+    if field.data and len(field.data) < WEBHOOK_SECRET_MIN:
+        raise ValidationError(_l("The webhook secret must be at least %(n)s characters long.", n=WEBHOOK_SECRET_MIN))
+    if form.webhook_url.data and not field.data and not stored_webhook_secret(form):
+        raise ValidationError(
+            _l("A webhook needs a secret of at least %(n)s characters: its calls are signed with it.", n=WEBHOOK_SECRET_MIN)
+        )
+
+
 class DepartmentView(ScopedModelView):
     datamodel = SQLAInterface(Department)
     list_title = _l("Departments")
@@ -141,7 +169,11 @@ class DepartmentView(ScopedModelView):
     add_title = _l("Add a department")
     edit_title = _l("Edit department")
     list_columns = ["region", "code", "name", "parent", "accepts_cases", "active"]
-    add_columns = edit_columns = show_columns = ["region", "code", "name", "parent", "accepts_cases", "active"]
+    add_columns = edit_columns = [
+        "region", "code", "name", "parent", "accepts_cases", "active", "notify_email", "webhook_url", "webhook_secret",
+    ]
+    # The secret itself is never shown: only whether there is one.
+    show_columns = add_columns
     search_columns = ["region", "code", "name"]
     related_scoped_fields = ("region", "parent")
     label_columns = {
@@ -151,7 +183,43 @@ class DepartmentView(ScopedModelView):
         "parent": _l("Unit of"),
         "accepts_cases": _l("Joint-handling window"),
         "active": _l("Active"),
+        "notify_email": _l("Notification e-mail"),
+        "webhook_url": _l("Webhook URL"),
+        "webhook_secret": _l("Webhook secret"),
     }
+    description_columns = {
+        "notify_email": _l("The department's mailbox; every notification to the department is copied there."),
+        "webhook_url": _l("The department's own system: each notification is POSTed there as signed JSON."),
+        "webhook_secret": _l("At least 16 characters; signs the webhook's calls (HMAC-SHA256). "
+                             "Leave empty to keep the current secret."),
+    }
+    formatters_columns = {
+        "notify_email": lambda value: value or "",
+        "webhook_url": lambda value: value or "",
+        "webhook_secret": lambda value: _l("Set") if value else _l("Not set"),
+    }
+    add_form_extra_fields = edit_form_extra_fields = {
+        # NOT NULL booleans: FAB would require them ticked.
+        "accepts_cases": BooleanField(_l("Joint-handling window")),
+        "active": BooleanField(_l("Active"), default=True),
+        "notify_email": StringField(
+            _l("Notification e-mail"), filters=[blank_to_none], widget=BS3TextFieldWidget(),
+            validators=[Optional(), Length(max=256), Email(message=_l("Enter a valid e-mail address."))],
+        ),
+        "webhook_url": StringField(
+            _l("Webhook URL"), filters=[blank_to_none], widget=BS3TextFieldWidget(),
+            validators=[Optional(), Length(max=512), webhook_url_rule],
+        ),
+        "webhook_secret": PasswordField(
+            _l("Webhook secret"), filters=[blank_to_none], widget=BS3PasswordFieldWidget(),
+            validators=[Length(max=128), webhook_secret_rule],
+        ),
+    }
+
+    def process_form(self, form, is_created):
+        # An empty secret field keeps the stored secret (the form never shows it).
+        if not form.webhook_secret.data:
+            del form.webhook_secret
 
 
 def calendar_warnings():
