@@ -211,8 +211,11 @@ def test_only_admins_open_the_reference_and_user_screens(client, username):
         "/itemview/list/", "/materialview/list/", "/requirementview/list/", "/factview/list/",
         "/ruleview/list/", "/regionview/list/", "/departmentview/list/", "/calendardayview/list/",
         "/users/list/", "/roles/list/", "/itemview/add", "/departmentview/add",
+        "/outboxview/list/", "/smsmessageview/list/",
     ):
         assert client.get(url).status_code in (302, 403), url
+    # Each user's own inbox is the one notification screen they open.
+    assert client.get("/notificationview/list/").status_code == 200
 
 
 def test_admin_opens_every_screen(client):
@@ -221,7 +224,7 @@ def test_admin_opens_every_screen(client):
         "/itemview/list/", "/materialview/list/", "/requirementview/list/", "/factview/list/",
         "/ruleview/list/", "/regionview/list/", "/departmentview/list/", "/calendardayview/list/",
         "/users/list/", "/roles/list/", "/caseview/list/", "/taskview/list/", "/auditlogview/list/",
-        "/users/add", "/itemview/show/1",
+        "/users/add", "/itemview/show/1", "/outboxview/list/", "/smsmessageview/list/", "/notificationview/list/",
     ):
         assert client.get(url).status_code == 200, url
 

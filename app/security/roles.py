@@ -18,12 +18,16 @@ SCOPE_ALL = "all"  # everything (administrators)
 SCOPE_REGION = "region"  # the subtree of the regions of the user's departments, read-only
 SCOPE_DEPARTMENT = "department"  # the rows of the user's own departments
 
-# Every signed-in user may see and edit their own profile and switch the language.
+# Every signed-in user may see and edit their own profile (with how to be notified),
+# switch the language, and read their own in-app notifications (the row filter of
+# NotificationView keeps it to their own).
 _SELF_SERVICE = [
     # (the user screen is our DepartmentUserView; FAB's name is kept for its own use)
     ["^(UserDBModelView|DepartmentUserView)$", "^(can_userinfo|userinfoedit)$"],
     ["ResetMyPasswordView", "can_this_form_(get|post)"],
     ["UserInfoEditView", "can_this_form_(get|post)"],
+    ["^NotificationView$", "^can_(list|show|open|unread|mark_read)$"],
+    ["^Notifications$", "^menu_access$"],
 ]
 
 _READ_CASES = [

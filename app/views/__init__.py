@@ -1,6 +1,7 @@
 """Registers every screen and API with Flask-AppBuilder. View names stay English
 (they become permission names); what users read goes through ``label``."""
 
+from flask import current_app
 from flask_babel import lazy_gettext as _l
 
 from app.views.audit import AuditLogView
@@ -18,6 +19,7 @@ from app.views.catalogue import (
 from app.views.documents import CaseDocumentsView
 from app.views.intake import IntakeView
 from app.views.intake_api import CaseIntakeApi, TaskTransitionApi
+from app.views.notifications import NotificationView, OutboxView, SmsMessageView, unread_notifications
 from app.views.registry import DeathCertificateApi, DeathCertificateLookupApi, DeathCertificateView
 
 
@@ -54,6 +56,15 @@ def register_views(appbuilder):
         "Overdue tasks", href="/taskview/list/?due=overdue", label=_l("Overdue tasks"), icon="fa-bell",
         category="Supervision",
     )
+
+    # Everyone's inbox, with the unread count the menu's bell shows (a template global).
+    appbuilder.add_view(NotificationView, "Notifications", label=_l("Notifications"), icon="fa-bell")
+    current_app.add_template_global(unread_notifications, "unread_notifications")
+    # The delivery log and the recorded SMS: beside the departments, whose channels they show.
+    appbuilder.add_view(
+        OutboxView, "Notification outbox", label=_l("Notification outbox"), icon="fa-inbox", **organisation,
+    )
+    appbuilder.add_view(SmsMessageView, "Recorded SMS", label=_l("Recorded SMS"), icon="fa-mobile", **organisation)
 
     appbuilder.add_api(CaseApi)
     appbuilder.add_api(TaskApi)
