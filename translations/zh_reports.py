@@ -1,0 +1,55 @@
+"""Chinese for the managers' dashboard, statistics report and overdue supervision list
+(app/views/reports.py, app/reporting.py, app/domain/statistics.py)."""
+
+ZH = {
+    "Reports": "统计报表",
+    "Dashboard": "统计看板",
+    "Joint-handling dashboard": "联办工作统计看板",
+    "Month": "月份",
+    "Show": "查询",
+    "Show this range": "按此期间查询",
+    "Last month": "上月",
+    "This month": "本月",
+    "Period: %(start)s – %(end)s (%(days)s days); compared with %(pstart)s – %(pend)s.":
+        "统计期间：%(start)s至%(end)s（%(days)s天）；对比期间：%(pstart)s至%(pend)s。",
+    "Overdue figures as of %(day)s.": "超期数据截至%(day)s。",
+    "As of %(day)s": "截至%(day)s",
+    "A period is at most two years; showing last month.": "统计期间最长两年，现显示上月数据。",
+    "That period is not valid; showing last month.": "统计期间无效，现显示上月数据。",
+    "Statistics report (PDF)": "统计报表（PDF）",
+    "Statistics (CSV)": "统计表（CSV）",
+    "Overdue supervision list (PDF)": "超时督办清单（PDF）",
+    "Overdue supervision list (CSV)": "超时督办清单（CSV）",
+    "Cases received": "受理案件",
+    "Tasks received": "受理事项",
+    "Received": "受理",
+    "Completed on time": "按期办结",
+    "Completed late": "逾期办结",
+    "On-time rate": "按期办结率",
+    "Overdue now": "当前超期",
+    "Average working days": "平均办理用时（工作日）",
+    "Longest working days": "最长办理用时（工作日）",
+    "Longest": "最长",
+    "Previous period": "上期",
+    "Change": "环比",
+    "Change (points)": "增减（百分点）",
+    "Change on the previous period": "环比",
+    "By department and item": "分部门分事项统计",
+    "Department / item": "部门／事项",
+    "Total": "合计",
+    "Subtotal": "小计",
+    "Item code": "事项编码",
+    "Received, previous period": "上期受理",
+    "Completed, previous period": "上期办结",
+    "On-time rate, previous period": "上期按期办结率",
+    "Average working days, previous period": "上期平均办理用时（工作日）",
+    "Working days over": "超期工作日",
+    "Last urged on": "最近督办日期",
+    "Tasks behind the figure “%(figure)s”": "“%(figure)s”对应的事项",
+    "Back to the dashboard": "返回统计看板",
+    "Received: tasks of the cases registered in the period. Completed on time: completed on or before the "
+    "deadline. Overdue now: being handled past the deadline today. Rejected: refused by the department (not "
+    "tasks closed by a cancellation). Working days: from ready to completed, supplement periods excluded.":
+        "受理：统计期间内登记案件的事项。按期办结：不晚于办理期限办结。当前超期：至今日已过办理期限仍在办理。"
+        "不予办理：部门决定不予办理（不含因案件撤销而关闭的事项）。办理用时：自材料齐全至办结的工作日数，扣除补正期间。",
+}
