@@ -443,3 +443,24 @@ def test_case_documents_follow_the_same_rows(client, world, username):
             assert cancel.status_code in ((422, 403) if visible else (404,))
         else:
             assert cancel.status_code == 403
+
+
+REPORT_ROLES = {"Admin", "Supervisor", "Manager"}
+REPORT_URLS = ("/reports/dashboard", "/reports/statistics.csv", "/reports/overdue.csv")
+
+
+@pytest.mark.parametrize("username", USERS)
+def test_reports_are_for_managers_and_supervisors_of_their_region(client, world, username):
+    role, user_region, _departments = _who(username)
+    login(client, username)
+    if role not in REPORT_ROLES:
+        for url in REPORT_URLS + ("/reports/statistics.pdf", "/reports/overdue.pdf"):
+            assert client.get(url).status_code == 403, url
+        return
+    with client.application.app_context():
+        regions = {r.code: r.id for r in db.session.query(Region)}
+        db.session.remove()
+    for code in COUNTIES:
+        for url in REPORT_URLS:
+            response = client.get(f"{url}?region={regions[code]}")
+            assert response.status_code == (200 if role == "Admin" or _in_region(user_region, code) else 404), url

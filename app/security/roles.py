@@ -52,6 +52,12 @@ _READ_CERTIFICATES = [
     ["^(Death certificates|Death-certificate registry)$", "^menu_access$"],
 ]
 
+# The dashboard, the statistics report and the overdue supervision list of the region.
+_REPORTS = [
+    ["^ReportsView$", "^can_(dashboard|statistics|overdue)$"],
+    ["^(Reports|Dashboard|Overdue supervision list)$", "^menu_access$"],
+]
+
 ROLES = {
     ADMIN: {"scope": SCOPE_ALL, "permissions": [[".*", ".*"]]},
     WINDOW: {
@@ -78,6 +84,7 @@ ROLES = {
         "permissions": _SELF_SERVICE
         + _READ_CASES
         + _READ_CERTIFICATES
+        + _REPORTS
         + [
             ["^AuditLogView$", "^can_(list|show)$"],
             ["^(Audit log|Supervision|Overdue tasks)$", "^menu_access$"],
@@ -87,7 +94,7 @@ ROLES = {
             ["^CaseIntakeApi$", "^can_(registration_form|completion_notice)$"],
         ],
     },
-    MANAGER: {"scope": SCOPE_REGION, "permissions": _SELF_SERVICE + _READ_CASES},
+    MANAGER: {"scope": SCOPE_REGION, "permissions": _SELF_SERVICE + _READ_CASES + _REPORTS},
 }
 
 

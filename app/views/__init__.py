@@ -21,6 +21,7 @@ from app.views.intake import IntakeView
 from app.views.intake_api import CaseIntakeApi, TaskTransitionApi
 from app.views.notifications import NotificationView, OutboxView, SmsMessageView, unread_notifications
 from app.views.registry import DeathCertificateApi, DeathCertificateLookupApi, DeathCertificateView
+from app.views.reports import ReportsView
 
 
 def register_views(appbuilder):
@@ -65,6 +66,14 @@ def register_views(appbuilder):
         OutboxView, "Notification outbox", label=_l("Notification outbox"), icon="fa-inbox", **organisation,
     )
     appbuilder.add_view(SmsMessageView, "Recorded SMS", label=_l("Recorded SMS"), icon="fa-mobile", **organisation)
+
+    # Managers' and supervisors' dashboard, statistics report and overdue supervision list.
+    reports = {"category": "Reports", "category_label": _l("Reports"), "category_icon": "fa-bar-chart"}
+    appbuilder.add_view(ReportsView, "Dashboard", label=_l("Dashboard"), icon="fa-line-chart", **reports)
+    appbuilder.add_link(
+        "Overdue supervision list", href="/reports/overdue.pdf", label=_l("Overdue supervision list (PDF)"),
+        icon="fa-file-pdf-o", category="Reports",
+    )
 
     appbuilder.add_api(CaseApi)
     appbuilder.add_api(TaskApi)

@@ -8,7 +8,7 @@ from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from markupsafe import Markup
 
-from app.domain import chain, clock, rules
+from app.domain import chain, clock, rules, statistics
 from app.domain.labels import FORM_LABELS
 from app.domain.workdays import load_calendar
 from app.extensions import db
@@ -99,12 +99,17 @@ def time_left(task):
 
 
 class WorkQueueFilter(BaseFilter):
-    """The work queue lists open tasks only, narrowed by the quick filter ``?due=``."""
+    """The work queue lists open tasks only, narrowed by the quick filter ``?due=``;
+    or, with ``?figure=``, the tasks behind a figure of the dashboard, open or not
+    (``statistics.figure_filter``). The row filter applies either way."""
 
     name = "work queue"
     arg_name = None
 
     def apply(self, query, value):
+        behind = statistics.figure_filter(request.args) if has_request_context() else None
+        if behind is not None:
+            return query.filter(behind)
         query = query.filter(Task.status.in_(OPEN_TASK_STATES))
         due = request.args.get("due") if has_request_context() else None
         today = clock.today_cst()
@@ -224,7 +229,8 @@ class TaskView(ScopedModelView):
 
     def render_template(self, template, **kwargs):
         if template == self.list_template:
-            kwargs.update(due_windows=DUE_WINDOWS, due=request.args.get("due"))
+            kwargs.update(due_windows=DUE_WINDOWS, due=request.args.get("due"),
+                          figure=statistics.figure_description(request.args))
         return super().render_template(template, **kwargs)
 
     @expose("/show/<pk>", methods=["GET"])
