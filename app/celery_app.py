@@ -28,7 +28,8 @@ def broker_settings(config):
     folder = config["CELERY_BROKER_DIR"]
     queue_dir = os.path.join(folder, "queue")
     processed = os.path.join(folder, "processed")
-    for path in (queue_dir, processed):
+    control = os.path.join(folder, "control")
+    for path in (queue_dir, processed, control):
         os.makedirs(path, exist_ok=True)
     return {
         "broker_url": "filesystem://",
@@ -36,6 +37,7 @@ def broker_settings(config):
             "data_folder_in": queue_dir,
             "data_folder_out": queue_dir,
             "processed_folder": processed,
+            "control_folder": control,
             "store_processed": False,
             "polling_interval": config["CELERY_POLL_SECONDS"],
         },
