@@ -387,3 +387,32 @@ def test_the_language_menu_defaults_to_chinese(client):
     page = client.get("/").get_data(as_text=True)
     # The menu offers the other language (English), not the one in use.
     assert "/lang/en" in page and "/lang/zh" not in page
+
+
+# --- the integration API: GET /api/v1/notification/ ---------------------------------
+
+def test_the_api_lists_the_callers_own_notifications_newest_first(app, client, people, inbox):
+    from tests.conftest import jwt_headers
+
+    first = inbox.add("ga")
+    second = inbox.add("ga", read=True)
+    inbox.add("ga", status=PENDING)  # not delivered yet: not in the list
+    others = inbox.add("rs")
+    headers = jwt_headers(client, GA)
+    answer = client.get("/api/v1/notification/", headers=headers)
+    assert answer.status_code == 200
+    body = answer.get_json()
+    assert body["ids"] == [second, first] and body["count"] == 2 and body["unread"] == 1
+    row = body["result"][1]
+    assert row["case_no"] == people["case_no"] and row["task_id"] == people["task"] and row["event"] == "task_ready"
+    assert row["title"].startswith("新任务：") and row["read_at"] is None
+    assert client.get("/api/v1/notification/?unread=1", headers=headers).get_json()["ids"] == [first]
+    assert client.get("/api/v1/notification/?page_size=500", headers=headers).status_code == 400
+
+    assert client.post(f"/api/v1/notification/{others}/read", headers=headers).status_code == 404
+    marked = client.post(f"/api/v1/notification/{first}/read", headers=headers)
+    assert marked.status_code == 200 and marked.get_json()["unread"] == 0
+    # JWT only: no token, no answer; a signed-in browser session is not enough.
+    assert client.get("/api/v1/notification/").status_code == 401
+    login(client, GA)
+    assert client.get("/api/v1/notification/").status_code == 401

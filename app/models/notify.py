@@ -46,6 +46,9 @@ class Notification(Model):
     __table_args__ = (
         Index("ix_notification_due", "status", "next_attempt_at"),
         Index("ix_notification_inbox", "user_id", "channel", "status", "read_at"),
+        # The admin's outbox filters by kind and channel.
+        Index("ix_notification_event", "event"),
+        Index("ix_notification_channel", "channel"),
     )
 
     id = Column(Integer, primary_key=True)

@@ -27,6 +27,7 @@ _SELF_SERVICE = [
     ["ResetMyPasswordView", "can_this_form_(get|post)"],
     ["UserInfoEditView", "can_this_form_(get|post)"],
     ["^NotificationView$", "^can_(list|show|open|unread|mark_read)$"],
+    ["^NotificationApi$", "^can_(get_list|read)$"],
     ["^Notifications$", "^menu_access$"],
 ]
 

@@ -19,6 +19,7 @@ from app.views.catalogue import (
 from app.views.documents import CaseDocumentsView
 from app.views.intake import IntakeView
 from app.views.intake_api import CaseIntakeApi, TaskTransitionApi
+from app.views.notification_api import NotificationApi
 from app.views.notifications import NotificationView, OutboxView, SmsMessageView, unread_notifications
 from app.views.registry import DeathCertificateApi, DeathCertificateLookupApi, DeathCertificateView
 from app.views.reports import ReportsView
@@ -81,4 +82,5 @@ def register_views(appbuilder):
     appbuilder.add_api(DeathCertificateLookupApi)
     appbuilder.add_api(CaseIntakeApi)
     appbuilder.add_api(TaskTransitionApi)
+    appbuilder.add_api(NotificationApi)
     appbuilder.add_view_no_menu(CaseDocumentsView)

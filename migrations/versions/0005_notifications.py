@@ -47,6 +47,8 @@ def upgrade():
     with op.batch_alter_table('notification', schema=None) as batch_op:
         batch_op.create_index('ix_notification_due', ['status', 'next_attempt_at'], unique=False)
         batch_op.create_index('ix_notification_inbox', ['user_id', 'channel', 'status', 'read_at'], unique=False)
+        batch_op.create_index('ix_notification_event', ['event'], unique=False)
+        batch_op.create_index('ix_notification_channel', ['channel'], unique=False)
         batch_op.create_index(batch_op.f('ix_notification_case_id'), ['case_id'], unique=False)
         batch_op.create_index(batch_op.f('ix_notification_task_id'), ['task_id'], unique=False)
 
@@ -90,6 +92,8 @@ def downgrade():
     with op.batch_alter_table('notification', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_notification_task_id'))
         batch_op.drop_index(batch_op.f('ix_notification_case_id'))
+        batch_op.drop_index('ix_notification_channel')
+        batch_op.drop_index('ix_notification_event')
         batch_op.drop_index('ix_notification_inbox')
         batch_op.drop_index('ix_notification_due')
     op.drop_table('notification')
