@@ -36,4 +36,5 @@ ZH = {
         "在办任务%(open)s件；已超时%(overdue)s件；一个工作日内到期%(due_soon)s件；昨日办结%(completed)s件；"
         "昨日受理案件%(registered)s件。",
     "Open: %(link)s": "查看：%(link)s",
+    "page must be 0 or more and page_size 1 to 100.": "page 须为 0 或更大的整数，page_size 须为 1 至 100。",
 }
