@@ -1,0 +1,148 @@
+"""The README's first command, as a new user runs it: ``python run.py`` on the embedded
+defaults (a fresh SQLite database, the notifier's worker and beat on the broker that
+needs no server). The window registers a case through the API; within seconds ``ga``
+sees the new task in the menu's unread count, and 公安's own system receives a
+correctly signed webhook."""
+
+import http.cookiejar
+import json
+import os
+import re
+import signal
+import sqlite3
+import subprocess
+import sys
+import time
+import urllib.error
+import urllib.parse
+import urllib.request
+import uuid
+
+import pytest
+
+from tests.conftest import DEMO_PASSWORD
+from tests.notify_support import ROOT, Receiver, free_port, wait_for
+from tests.test_intake import _male_id, payload
+
+SECRET = "ga-webhook-secret-of-the-run-test-0123"
+PDF = b"%PDF-1.4\n1 0 obj<<>>endobj\ntrailer<<>>\n%%EOF\n"
+
+
+class Browser:
+    """A signed-in session (cookies, the login form's CSRF token), as a browser has."""
+
+    def __init__(self, base):
+        self.base = base
+        self.opener = urllib.request.build_opener(urllib.request.HTTPCookieProcessor(http.cookiejar.CookieJar()))
+
+    def get(self, path):
+        with self.opener.open(self.base + path, timeout=30) as answer:
+            return answer.read().decode()
+
+    def login(self, username):
+        page = self.get("/login/")
+        token = re.search(r'name="csrf_token"[^>]*value="([^"]+)"', page).group(1)
+        form = urllib.parse.urlencode({"username": username, "password": DEMO_PASSWORD, "csrf_token": token})
+        with self.opener.open(self.base + "/login/", data=form.encode(), timeout=30) as answer:
+            assert "/login/" not in answer.geturl(), f"{username} could not sign in"
+
+
+def api(base, method, path, token=None, body=None, files=None):
+    headers = {"Authorization": f"Bearer {token}"} if token else {}
+    data = None
+    if files is not None:
+        boundary = uuid.uuid4().hex
+        parts = []
+        for name, value in files.items():
+            if isinstance(value, tuple):
+                filename, content = value
+                parts.append(f'--{boundary}\r\nContent-Disposition: form-data; name="{name}"; filename="{filename}"\r\n'
+                             f"Content-Type: application/pdf\r\n\r\n".encode() + content + b"\r\n")
+            else:
+                parts.append(f'--{boundary}\r\nContent-Disposition: form-data; name="{name}"\r\n\r\n{value}\r\n'.encode())
+        data = b"".join(parts) + f"--{boundary}--\r\n".encode()
+        headers["Content-Type"] = f"multipart/form-data; boundary={boundary}"
+    elif body is not None:
+        data = json.dumps(body).encode()
+        headers["Content-Type"] = "application/json"
+    request = urllib.request.Request(base + path, data=data, headers=headers, method=method)
+    try:
+        with urllib.request.urlopen(request, timeout=30) as answer:
+            return answer.status, json.loads(answer.read() or b"{}")
+    except urllib.error.HTTPError as exc:
+        return exc.code, json.loads(exc.read() or b"{}")
+
+
+@pytest.fixture
+def server(tmp_path):
+    port = free_port()
+    env = {key: value for key, value in os.environ.items()
+           if key not in ("DATABASE_URL", "CELERY_BROKER_URL", "TEST_DATABASE_URL", "APP_ENV", "MATERIALS_DIR")}
+    env.update(INSTANCE_DIR=str(tmp_path), PORT=str(port), HOST="127.0.0.1")
+    log = open(tmp_path / "run.log", "wb")  # noqa: SIM115
+    process = subprocess.Popen([sys.executable, "run.py"], cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT)
+    base = f"http://127.0.0.1:{port}"
+
+    def up():
+        if process.poll() is not None:
+            raise AssertionError((tmp_path / "run.log").read_text(errors="replace")[-3000:])
+        try:
+            with urllib.request.urlopen(base + "/login/", timeout=2) as answer:
+                return answer.status == 200
+        except OSError:
+            return False
+
+    wait_for(up, timeout=120, interval=0.5, message="run.py to serve")
+    yield base, tmp_path
+    process.send_signal(signal.SIGTERM)
+    process.wait(timeout=30)
+    log.close()
+    # Stopping run.py stops its worker and beat too.
+    worker_pid = int(re.search(r"started \(pid (\d+)", (tmp_path / "run.log").read_text()).group(1))
+    wait_for(lambda: not os.path.exists(f"/proc/{worker_pid}") or _zombie(worker_pid), timeout=20,
+             message="the worker to stop with run.py")
+
+
+def _zombie(pid):
+    try:
+        with open(f"/proc/{pid}/stat") as f:
+            return f.read().split(")")[-1].split()[0] == "Z"
+    except OSError:
+        return True
+
+
+def test_run_py_tells_ga_of_a_new_task_within_seconds_and_calls_its_webhook(server):
+    base, instance = server
+    receiver = Receiver(SECRET)
+    try:
+        with sqlite3.connect(instance / "app.sqlite") as conn:  # what the admin sets on 公安's screen
+            conn.execute("UPDATE department SET webhook_url = ?, webhook_secret = ? WHERE code = 'GA' AND region_id = "
+                         "(SELECT id FROM region WHERE code = '361125')", (receiver.url, SECRET))
+        ga = Browser(base)
+        ga.login("ga")
+        assert json.loads(ga.get("/notificationview/unread"))["unread"] == 0
+
+        _status, login = api(base, "POST", "/api/v1/security/login",
+                             body={"username": "window", "password": DEMO_PASSWORD, "provider": "db"})
+        token = login["access_token"]
+        status, case = api(base, "POST", "/api/v1/case/", token, payload(**{"deceased.id_number": _male_id()}))
+        assert status == 201, case
+        for code in ("DECEASED_ID", "HUKOU_BOOK", "DEATH_PROOF", "APPLICANT_ID"):
+            status, _body = api(base, "POST", f"/api/v1/case/{case['id']}/materials", token,
+                                files={"material_code": code, "original_checked": "true", "file": (f"{code}.pdf", PDF)})
+            assert status == 201
+        papers_in = time.monotonic()  # 户口注销 (GA01) has its papers: ready
+
+        wait_for(lambda: json.loads(ga.get("/notificationview/unread"))["unread"] >= 1, timeout=10, interval=0.1,
+                 message="ga's unread count")
+        seen_after = time.monotonic() - papers_in
+        assert seen_after < 5, f"ga saw the task after {seen_after:.1f} s"
+        page = ga.get("/notificationview/list/")
+        assert case["case_no"] in page and "户口注销" in page
+
+        call = wait_for(lambda: next((c for c in receiver.calls if c["payload"]["item_code"] == "GA01"), None),
+                        timeout=10, message="公安's webhook")
+        assert call["verified"] and call["payload"]["event"] == "task_ready"
+        assert call["payload"]["case_number"] == case["case_no"]
+    finally:
+        receiver.close()
