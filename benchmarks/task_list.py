@@ -34,25 +34,54 @@ def percentile(values, p):
     return ordered[k]
 
 
+class SqlClock:
+    """Sums the time spent in the database (cursor executes) while it is on."""
+
+    def __init__(self, engine):
+        self.engine, self.total, self._started = engine, 0.0, []
+
+    def _before(self, *_args):
+        self._started.append(time.perf_counter())
+
+    def _after(self, *_args):
+        self.total += time.perf_counter() - self._started.pop()
+
+    def __enter__(self):
+        event.listen(self.engine, "before_cursor_execute", self._before)
+        event.listen(self.engine, "after_cursor_execute", self._after)
+        return self
+
+    def __exit__(self, *_exc):
+        event.remove(self.engine, "before_cursor_execute", self._before)
+        event.remove(self.engine, "after_cursor_execute", self._after)
+
+
 def timed(client, runs, method, url, **kwargs):
-    """Per-request times in ms after one warm-up request; fails on a non-200 answer."""
+    """Per-request times and the database's share of each, in ms, after one warm-up
+    request; fails on a non-200 answer."""
     call = getattr(client, method)
     response = call(url, **kwargs)
     if response.status_code != 200:
         raise SystemExit(f"{method.upper()} {url} answered {response.status_code}")
-    times = []
+    with client.application.app_context():
+        engine = db.engine
+    times, sql = [], []
     for _ in range(runs):
-        started = time.perf_counter()
-        response = call(url, **kwargs)
-        times.append((time.perf_counter() - started) * 1000)
+        with SqlClock(engine) as clock:
+            started = time.perf_counter()
+            response = call(url, **kwargs)
+            times.append((time.perf_counter() - started) * 1000)
+        sql.append(clock.total * 1000)
         if response.status_code != 200:
             raise SystemExit(f"{method.upper()} {url} answered {response.status_code}")
-    return times
+    return times, sql
 
 
-def report(label, times):
-    print(f"{label:<28} median {statistics.median(times):8.1f} ms   p95 {percentile(times, 95):8.1f} ms"
-          f"   (n={len(times)})")
+def report(label, measured):
+    times, sql = measured
+    page, database = statistics.median(times), statistics.median(sql)
+    print(f"{label:<28} median {page:8.1f} ms   p95 {percentile(times, 95):8.1f} ms   (n={len(times)});"
+          f"  SQL median {database:6.1f} ms: page/SQL {page / database:4.1f}x")
 
 
 def print_queries(app, client, url, **kwargs):
