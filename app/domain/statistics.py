@@ -54,7 +54,7 @@ from dataclasses import asdict, dataclass, field
 from functools import cache
 
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import Date, and_, case, exists, false, func, or_, select
+from sqlalchemy import Date, and_, case, exists, false, func, or_, select, text
 from sqlalchemy.ext.compiler import compiles
 from sqlalchemy.sql.functions import FunctionElement
 
@@ -561,15 +561,13 @@ def _figures(session, region_id, department_ids, scope, periods, calendar, progr
     ready_day, finish_day = cst_day(Task.ready_at), cst_day(Task.finished_at)
     on_time = func.sum(case((finish_day <= Task.deadline, 1), else_=0))
     finished = session.execute(
-        select(Task.department_id, Task.item_id, Task.status, Case.status, ready_day, finish_day,
-               func.count(), on_time)
-        .join(Case, Case.id == Task.case_id)
+        select(Task.department_id, Task.item_id, Task.status, ready_day, finish_day, func.count(), on_time)
         .where(Task.status.in_((COMPLETED, REJECTED)), _finished_in(span), tasks)
-        .group_by(Task.department_id, Task.item_id, Task.status, Case.status, ready_day, finish_day)
+        .group_by(Task.department_id, Task.item_id, Task.status, ready_day, finish_day)
     )
     # Completed tasks by (period, department, item, ready day, finish day): how many.
     spans = defaultdict(int)
-    for dept_id, item_id, status, case_status, ready_on, finished_on, n, n_on_time in finished:
+    for dept_id, item_id, status, ready_on, finished_on, n, n_on_time in finished:
         index = period_of(finished_on)
         if index is None:
             continue
@@ -579,8 +577,20 @@ def _figures(session, region_id, department_ids, scope, periods, calendar, progr
             row.on_time += int(n_on_time or 0)
             if ready_on is not None:
                 spans[(index, dept_id, item_id, ready_on, finished_on)] += n
-        elif case_status != CASE_CANCELLED:
+        else:
             row.rejected += n
+    # Tasks closed by a cancellation are no department's refusal. (Few: counted apart,
+    # so that the query above need not join every finished task to its case.)
+    closed = session.execute(
+        select(Task.department_id, Task.item_id, finish_day, func.count())
+        .join(Case, Case.id == Task.case_id)
+        .where(Case.status == CASE_CANCELLED, Task.status == REJECTED, _finished_in(span), tasks)
+        .group_by(Task.department_id, Task.item_id, finish_day)
+    )
+    for dept_id, item_id, finished_on, n in closed:
+        index = period_of(finished_on)
+        if index is not None:
+            figures[index][(dept_id, item_id)].rejected -= n
     progress.step()
 
     working_days = cache(calendar.working_days_between)
@@ -635,11 +645,23 @@ def _overdue_counts(session, department_ids, scope, as_of):
     return {(dept_id, item_id): n for dept_id, item_id, n in rows}
 
 
+# PostgreSQL sorts the grouped rows of a busy month (some 200,000 tasks) on disk with
+# the default 4 MB; in memory the figures take a third less time.
+REPORT_WORK_MEM = "64MB"
+
+
+def _reporting_session(session):
+    """Settings for the report's queries, for the current transaction only."""
+    if session.get_bind().dialect.name == "postgresql":
+        session.execute(text(f"SET LOCAL work_mem = '{REPORT_WORK_MEM}'"))
+
+
 def compute_statistics(session, region, period, *, scope, as_of=None, progress=None, calendar=None):
     """The statistics of ``region`` (a Region or its id; its whole subtree) for
     ``period``, as far as ``scope`` may see, with the previous period for comparison.
     ``as_of`` is "today" for the overdue-now figure (default: today, CST)."""
     steps = _Progress(progress, 5)
+    _reporting_session(session)
     as_of = as_of or today_cst()
     calendar = calendar or load_calendar(session)
     region_ref = _region_ref(session, region)
