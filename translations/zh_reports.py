@@ -8,6 +8,8 @@ ZH = {
     "Month": "月份",
     "Show": "查询",
     "Show this range": "按此期间查询",
+    "First day": "起始日期",
+    "Last day": "截止日期",
     "Last month": "上月",
     "This month": "本月",
     "Period: %(start)s – %(end)s (%(days)s days); compared with %(pstart)s – %(pend)s.":
