@@ -283,6 +283,8 @@ ZH = {
     "Write what the department is urged to do.": "请填写督办意见。",
     "Only an open task can be urged.": "只能督办未办结的任务。",
     "Urging recorded.": "督办已记录。",
+    "No records found": "没有找到记录",
+    "Show record": "显示记录",
 }
 
 # Messages of Flask-AppBuilder that its own zh catalogue leaves untranslated.

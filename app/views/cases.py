@@ -1,18 +1,23 @@
 """Cases and tasks: screens and REST reads, scoped by the one row filter."""
 
+import time
+
 from flask import abort, flash, g, has_request_context, redirect, request, url_for
 from flask_appbuilder import expose, has_access
 from flask_appbuilder.models.filters import BaseFilter
 from flask_appbuilder.models.sqla.interface import SQLAInterface
+from flask_appbuilder.widgets import ListWidget
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from markupsafe import Markup
+from sqlalchemy import event
+from sqlalchemy.orm import Session
 
 from app.domain import chain, clock, rules, statistics
 from app.domain.labels import FORM_LABELS
 from app.domain.workdays import load_calendar
 from app.extensions import db
-from app.models import Case, CaseMaterial, Material, Task, TaskUrging
+from app.models import CalendarDay, Case, CaseMaterial, Material, Task, TaskUrging
 from app.models.case import ACCEPTED, OPEN_TASK_STATES, READY
 from app.security.scope import current_scope, scope_query
 from app.views.api_schemas import TaskDetailSchema, TaskRowSchema
@@ -76,12 +81,27 @@ DUE_WINDOWS = {
 }
 
 
+# The calendar the screens show days left with: read at most every DISPLAY_CALENDAR_TTL
+# seconds per process (and at once after this process changes a calendar day).
+# Deadlines themselves are always computed on the calendar read in their transaction.
+DISPLAY_CALENDAR_TTL = 30.0
+_display_calendar = {"calendar": None, "read_at": 0.0}
+
+
+def _forget_display_calendar(session, _context):
+    if any(isinstance(obj, CalendarDay) for obj in (*session.new, *session.dirty, *session.deleted)):
+        _display_calendar["calendar"] = None
+
+
+event.listen(Session, "after_flush", _forget_display_calendar)
+
+
 def request_calendar():
-    """The working-day calendar, loaded once per request."""
-    calendar = getattr(g, "_workday_calendar", None)
-    if calendar is None:
-        calendar = g._workday_calendar = load_calendar(db.session)
-    return calendar
+    """The working-day calendar for showing days left (the work queue's column)."""
+    now = time.monotonic()
+    if _display_calendar["calendar"] is None or now - _display_calendar["read_at"] > DISPLAY_CALENDAR_TTL:
+        _display_calendar.update(calendar=load_calendar(db.session), read_at=now)
+    return _display_calendar["calendar"]
 
 
 def time_left(task):
@@ -197,6 +217,12 @@ def task_page(task):
     }
 
 
+class TaskListWidget(ListWidget):
+    """The work queue's table, without per-row macros (see the template)."""
+
+    template = "task_list_widget.html"
+
+
 class TaskView(ScopedModelView):
     """The department's work queue (open tasks, most urgent first) and a task's page."""
 
@@ -217,6 +243,7 @@ class TaskView(ScopedModelView):
         "clock": time_left,
     }
     list_template = "task_list.html"
+    list_widget = TaskListWidget
     show_template = "task_show.html"
 
     def __init__(self, **kwargs):
