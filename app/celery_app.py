@@ -70,6 +70,11 @@ def celery_settings(config):
                 "schedule": timedelta(seconds=config["NOTIFY_SWEEP_SECONDS"]),
                 "options": {"queue": queue, "expires": max(config["NOTIFY_SWEEP_SECONDS"], 1)},
             },
+            "report-jobs-sweep": {
+                "task": "app.report_jobs.sweep",
+                "schedule": timedelta(seconds=config["NOTIFY_SWEEP_SECONDS"]),
+                "options": {"queue": queue, "expires": max(config["NOTIFY_SWEEP_SECONDS"], 1)},
+            },
             "notify-deadline-scan": {
                 "task": "app.notify.tasks.scan_deadlines",
                 "schedule": crontab(hour=scan_hour, minute=scan_minute),
@@ -97,5 +102,6 @@ def celery_init_app(flask_app):
     celery.set_default()
     flask_app.extensions["celery"] = celery
     import app.notify.tasks  # noqa: F401  (registers the tasks)
+    import app.report_jobs  # noqa: F401
 
     return celery

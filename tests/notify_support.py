@@ -13,12 +13,22 @@ import subprocess
 import sys
 import threading
 import time
+import uuid
 
 import pytest
 from aiosmtpd.controller import Controller
 
+from app import create_app
 from app.notify.channels import KEY_HEADER, SIGNATURE_HEADER, TIMESTAMP_HEADER, verify
+from tests.conftest import app_config
 
+# Fast retries and a short lease, so that the faults play out in seconds.
+SETTINGS = {
+    "NOTIFY_RETRY_BASE_SECONDS": 0.3,
+    "NOTIFY_MAX_ATTEMPTS": 3,
+    "NOTIFY_LEASE_SECONDS": 3,
+    "NOTIFY_SWEEP_SECONDS": 1,
+}
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 REDIS_URL = os.environ.get("TEST_REDIS_URL", "redis://127.0.0.1:6379/0")
 
@@ -211,3 +221,21 @@ class PrivateRedis:
         if self.process is not None and self.process.poll() is None:
             self.process.kill()
             self.process.wait(timeout=10)
+
+
+class Stack:
+    """A Flask app of the test process and the environment of its workers: the test's
+    database, one broker, a queue of its own."""
+
+    def __init__(self, db_url, tmp, broker_url, smtp_port=25, **extra):
+        self.queue = f"test-{uuid.uuid4().hex[:8]}"
+        self.tmp = tmp
+        settings = dict(SETTINGS, CELERY_BROKER_URL=broker_url, CELERY_QUEUE=self.queue, MAIL_SERVER="127.0.0.1",
+                        MAIL_PORT=smtp_port, CELERY_BROKER_DIR=os.path.join(tmp, "celery"), **extra)
+        self.app = create_app(app_config(tmp, db_url, **settings))
+        self.env = dict(os.environ, DATABASE_URL=db_url, INSTANCE_DIR=tmp, MATERIALS_DIR=os.path.join(tmp, "m"),
+                        SECRET_KEY="test-secret-key-of-at-least-32-bytes!", DEMO_MODE="1", PYTHONPATH=ROOT,
+                        **{key: str(value) for key, value in settings.items()})
+
+    def worker(self, name="worker"):
+        return Worker(self.env, os.path.join(self.tmp, f"{name}-{uuid.uuid4().hex[:6]}.log")).start()

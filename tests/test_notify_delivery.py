@@ -5,48 +5,28 @@ stopped while a case is registered, a worker killed in the middle of a delivery.
 
 import email
 import email.policy
-import os
 import time
-import uuid
 
 import pytest
 
-from app import create_app
 from app.domain import chain
 from app.extensions import db
 from app.models import Department, DepartmentUser, Material, Notification, Region, SmsMessage, Task
 from app.notify import delivery, outbox
-from tests.conftest import app_config
 from tests.factories import PDF, make_case
-from tests.notify_support import REDIS_URL, PrivateRedis, Receiver, Smtp, Worker, require_redis, wait_for
+from tests.notify_support import (
+    REDIS_URL,
+    SETTINGS,
+    PrivateRedis,
+    Receiver,
+    Smtp,
+    Stack,
+    require_redis,
+    wait_for,
+)
 
 SECRET = "rs-webhook-secret-of-the-test-0123456789"
-# Fast retries and a short lease, so that the faults play out in seconds.
-SETTINGS = {
-    "NOTIFY_RETRY_BASE_SECONDS": 0.3,
-    "NOTIFY_MAX_ATTEMPTS": 3,
-    "NOTIFY_LEASE_SECONDS": 3,
-    "NOTIFY_SWEEP_SECONDS": 1,
-}
 MATERIALS = ["DECEASED_ID", "DEATH_PROOF", "HUKOU_BOOK", "APPLICANT_ID", "BANK_OR_SSC_CARD"]
-
-
-class Stack:
-    """A Flask app of the test process and the environment of its workers: the test's
-    database, one broker, a queue of its own."""
-
-    def __init__(self, db_url, tmp, broker_url, smtp_port):
-        self.queue = f"test-{uuid.uuid4().hex[:8]}"
-        self.tmp = tmp
-        settings = dict(SETTINGS, CELERY_BROKER_URL=broker_url, CELERY_QUEUE=self.queue, MAIL_SERVER="127.0.0.1",
-                        MAIL_PORT=smtp_port, CELERY_BROKER_DIR=os.path.join(tmp, "celery"))
-        self.app = create_app(app_config(tmp, db_url, **settings))
-        self.env = dict(os.environ, DATABASE_URL=db_url, INSTANCE_DIR=tmp, MATERIALS_DIR=os.path.join(tmp, "m"),
-                        SECRET_KEY="test-secret-key-of-at-least-32-bytes!", DEMO_MODE="1", PYTHONPATH=os.getcwd(),
-                        **{key: str(value) for key, value in settings.items()})
-
-    def worker(self, name="worker"):
-        return Worker(self.env, os.path.join(self.tmp, f"{name}-{uuid.uuid4().hex[:6]}.log")).start()
 
 
 @pytest.fixture(scope="module")

@@ -54,4 +54,26 @@ ZH = {
     "tasks closed by a cancellation). Working days: from ready to completed, supplement periods excluded.":
         "受理：统计期间内登记案件的事项。按期办结：不晚于办理期限办结。当前超期：至今日已过办理期限仍在办理。"
         "不予办理：部门决定不予办理（不含因案件撤销而关闭的事项）。办理用时：自材料齐全至办结的工作日数，扣除补正期间。",
+    # Reports generated in the background (Celery).
+    "As of the day generated": "截至生成当日",
+    "Asked for": "申请时间",
+    "Asked for at %(when)s.": "申请于%(when)s。",
+    "Being generated": "正在生成",
+    "Download": "下载",
+    "Download the report": "下载报表",
+    "Format": "格式",
+    "Generated reports": "已生成报表",
+    "Generation failed": "生成失败",
+    "Overdue supervision list": "超时督办清单",
+    "Period": "统计期间",
+    "Progress": "进度",
+    "Queued": "排队中",
+    "Ready to download": "可下载",
+    "Report": "报表",
+    "Reports of long periods and long overdue lists are generated in the background. A report of a closed period "
+    "is served again from what was generated.":
+        "较长期间的统计报表和较长的超时督办清单在后台生成。已结束期间的报表再次申请时直接提供已生成的文件。",
+    "State": "状态",
+    "Statistics report": "统计报表",
+    "The report is queued; it starts as soon as the worker can be reached.": "报表已排队，后台服务恢复连接后即开始生成。",
 }

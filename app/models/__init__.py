@@ -8,6 +8,7 @@ from app.models.catalogue import Fact, Item, Material, Requirement, Rule
 from app.models.notify import Notification, SmsMessage
 from app.models.org import Department, Region
 from app.models.registry import DeathCertificate
+from app.models.report import ReportJob
 from app.models.urging import TaskUrging
 from app.models.user import DepartmentUser, user_department
 
@@ -25,6 +26,7 @@ __all__ = [
     "Material",
     "Notification",
     "Region",
+    "ReportJob",
     "Requirement",
     "Rule",
     "SmsMessage",

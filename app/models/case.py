@@ -141,7 +141,7 @@ class Task(Model):
     ready_at = Column(DateTime)
     deadline = Column(Date)
     accepted_at = Column(DateTime)
-    finished_at = Column(DateTime)
+    finished_at = Column(DateTime, index=True)  # reports count what finished in a period
     result_note = Column(Text)
     payout_amount = Column(Numeric(12, 2))
     payout_expected_date = Column(Date)

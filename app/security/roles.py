@@ -55,8 +55,8 @@ _READ_CERTIFICATES = [
 
 # The dashboard, the statistics report and the overdue supervision list of the region.
 _REPORTS = [
-    ["^ReportsView$", "^can_(dashboard|statistics|overdue)$"],
-    ["^(Reports|Dashboard|Overdue supervision list)$", "^menu_access$"],
+    ["^ReportsView$", "^can_(dashboard|statistics|overdue|jobs|job|job_status|job_download)$"],
+    ["^(Reports|Dashboard|Overdue supervision list|Generated reports)$", "^menu_access$"],
 ]
 
 ROLES = {

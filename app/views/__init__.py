@@ -75,6 +75,10 @@ def register_views(appbuilder):
         "Overdue supervision list", href="/reports/overdue.pdf", label=_l("Overdue supervision list (PDF)"),
         icon="fa-file-pdf-o", category="Reports",
     )
+    appbuilder.add_link(
+        "Generated reports", href="/reports/jobs/", label=_l("Generated reports"), icon="fa-tasks",
+        category="Reports",
+    )
 
     appbuilder.add_api(CaseApi)
     appbuilder.add_api(TaskApi)

@@ -3,16 +3,17 @@ screen (with ECharts, served by the app), the statistics report and the overdue
 supervision list as PDF and CSV. A region the user may not see answers 404, and
 every figure is computed under the user's scope (``app.domain.statistics``)."""
 
-from flask import Response, abort, flash, request, url_for
+from flask import Response, abort, current_app, flash, g, jsonify, redirect, request, url_for
 from flask_appbuilder import BaseView, expose, has_access
 from flask_babel import lazy_gettext as _l
 
-from app import reporting
+from app import report_jobs, reporting
 from app.domain import statistics
 from app.domain.clock import today_cst
 from app.domain.statistics import FigureQuery, Period
 from app.extensions import db
-from app.models import Region
+from app.models import Region, ReportJob
+from app.models.report import DONE, FAILED, OVERDUE, STATISTICS
 from app.security.scope import current_scope, scope_query
 
 # Longer periods are for the command line (and, later, background reports).
@@ -137,11 +138,14 @@ class ReportsView(BaseView):
     @expose("/statistics.<fmt>")
     @has_access
     def statistics(self, fmt):
-        """The statistics report of the dashboard's region and period, as PDF or CSV."""
+        """The statistics report of the dashboard's region and period, as PDF or CSV. A
+        period longer than ``REPORT_SYNC_MAX_DAYS`` is generated in the background."""
         if fmt not in reporting.FORMATS:
             abort(404)
         region = chosen_region(visible_regions())
         period = chosen_period()
+        if period.days > current_app.config["REPORT_SYNC_MAX_DAYS"]:
+            return self._in_background(STATISTICS, fmt, region, period)
         stats = statistics.compute_statistics(db.session, region, period, scope=current_scope())
         name = f"statistics-{region.code}-{period.key()}"
         if fmt == "pdf":
@@ -151,12 +155,73 @@ class ReportsView(BaseView):
     @expose("/overdue.<fmt>")
     @has_access
     def overdue(self, fmt):
-        """The overdue supervision list (超时督办清单) of a region, as PDF or CSV."""
+        """The overdue supervision list (超时督办清单) of a region, as PDF or CSV. A PDF of
+        more than ``REPORT_SYNC_MAX_ROWS`` tasks is generated in the background."""
         if fmt not in reporting.FORMATS:
             abort(404)
         region = chosen_region(visible_regions())
         overdue = statistics.overdue_list(db.session, region, scope=current_scope())
+        if fmt == "pdf" and len(overdue.rows) > current_app.config["REPORT_SYNC_MAX_ROWS"]:
+            return self._in_background(OVERDUE, fmt, region, None)
         name = f"overdue-{region.code}-{overdue.as_of.isoformat()}"
         if fmt == "pdf":
             return file_response(reporting.render_overdue_pdf(overdue), "application/pdf", f"{name}.pdf", inline=True)
         return file_response(reporting.overdue_csv(overdue), reporting.CSV_MIMETYPE, f"{name}.csv")
+
+    # --- reports generated in the background ------------------------------------------
+
+    def _in_background(self, kind, fmt, region, period):
+        job, how = report_jobs.request_report(db.session, g.user, kind, fmt, region, period)
+        db.session.commit()
+        if how == "cached":
+            return redirect(url_for("ReportsView.job_download", pk=job.id))
+        if how == "queued" and not report_jobs.dispatch(job.id):
+            flash(str(_l("The report is queued; it starts as soon as the worker can be reached.")), "warning")
+        return redirect(url_for("ReportsView.job", pk=job.id))
+
+    def _visible_job(self, pk):
+        job = report_jobs.visible_job(db.session, pk, visible_regions())
+        if job is None:
+            abort(404)
+        return job
+
+    @expose("/jobs/")
+    @has_access
+    def jobs(self):
+        """The region's reports generated in the background, newest first."""
+        regions = visible_regions()
+        rows = (db.session.query(ReportJob).filter(ReportJob.region_id.in_([r.id for r in regions]))
+                .order_by(ReportJob.id.desc()).limit(50).all())
+        return self.render_template("report_jobs.html", jobs=rows, labels=JOB_LABELS)
+
+    @expose("/jobs/<int:pk>")
+    @has_access
+    def job(self, pk):
+        """A report being generated: its progress, then its download."""
+        return self.render_template("report_job.html", job=self._visible_job(pk), labels=JOB_LABELS)
+
+    @expose("/jobs/<int:pk>/status")
+    @has_access
+    def job_status(self, pk):
+        job = self._visible_job(pk)
+        return jsonify(status=job.status, label=str(JOB_LABELS.get(job.status, job.status)), progress=job.progress,
+                       error=job.error if job.status == FAILED else None,
+                       download=url_for("ReportsView.job_download", pk=job.id) if job.status == DONE else None)
+
+    @expose("/jobs/<int:pk>/download")
+    @has_access
+    def job_download(self, pk):
+        job = self._visible_job(pk)
+        if job.status != DONE:
+            return redirect(url_for("ReportsView.job", pk=job.id))
+        return file_response(job.content, report_jobs.MIMETYPES[job.fmt], job.filename, inline=job.fmt == "pdf")
+
+
+JOB_LABELS = {
+    "queued": _l("Queued"),
+    "running": _l("Being generated"),
+    DONE: _l("Ready to download"),
+    FAILED: _l("Generation failed"),
+    STATISTICS: _l("Statistics report"),
+    OVERDUE: _l("Overdue supervision list"),
+}
