@@ -59,6 +59,9 @@ class Case(Model):
         Index("ix_case_status_registered", "status", "registered_at"),
         Index("ix_case_registered_at", "registered_at"),
         Index("ix_case_death_date", "death_date"),
+        # The window's view of its cases' tasks reads the case ids of a window from the
+        # index alone.
+        Index("ix_case_department_id_id", "department_id", "id"),
         # One open case per deceased: a second registration is refused (also under a race).
         Index(
             "uq_case_open_deceased", "deceased_id_number", unique=True,

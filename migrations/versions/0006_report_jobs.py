@@ -1,4 +1,5 @@
-"""Reports generated in the background; tasks indexed by when they finished
+"""Reports generated in the background; tasks indexed by when they finished; a window's
+case ids read from an index
 
 Revision ID: 0006
 Revises: 0005
@@ -49,8 +50,14 @@ def upgrade():
     with op.batch_alter_table('task', schema=None) as batch_op:
         batch_op.create_index(batch_op.f('ix_task_finished_at'), ['finished_at'], unique=False)
 
+    with op.batch_alter_table('case', schema=None) as batch_op:
+        batch_op.create_index('ix_case_department_id_id', ['department_id', 'id'], unique=False)
+
 
 def downgrade():
+    with op.batch_alter_table('case', schema=None) as batch_op:
+        batch_op.drop_index('ix_case_department_id_id')
+
     with op.batch_alter_table('task', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_task_finished_at'))
 
