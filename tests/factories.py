@@ -3,11 +3,13 @@
 import datetime
 import itertools
 
+from sqlalchemy import delete
+
 from app.domain import chain
 from app.domain.cases import register_case
 from app.domain.identity import make_id_number
 from app.extensions import db
-from app.models import Case, DepartmentUser, Fact, Material
+from app.models import Case, CaseNumberSequence, DepartmentUser, Fact, Material, Task, case_fact
 
 _serial = itertools.count(1)
 # The smallest file the material store takes as a PDF scan.
@@ -57,3 +59,21 @@ def hand_in_papers(case, when=None, window_username="window"):
     for code in SCANS:
         material = db.session.query(Material).filter_by(code=code).one()
         chain.add_material(db.session, case, material, window, content=PDF, filename=f"{code}.pdf", now=when)
+
+
+def case_number_sequences():
+    """The case-number sequences as they stand, to put back with ``remove_cases``."""
+    return {(s.region_id, s.year): s.last_number for s in db.session.query(CaseNumberSequence)}
+
+
+def remove_cases(case_ids, sequences):
+    """Delete generated cases and put the case-number sequences back (committed)."""
+    db.session.execute(delete(case_fact).where(case_fact.c.case_id.in_(case_ids)))
+    db.session.execute(delete(Task).where(Task.case_id.in_(case_ids)))
+    db.session.execute(delete(Case).where(Case.id.in_(case_ids)))
+    for seq in db.session.query(CaseNumberSequence):
+        if (seq.region_id, seq.year) in sequences:
+            seq.last_number = sequences[(seq.region_id, seq.year)]
+        else:
+            db.session.delete(seq)
+    db.session.commit()

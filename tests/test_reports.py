@@ -12,7 +12,7 @@ import datetime as dt
 import io
 
 import pytest
-from sqlalchemy import delete, func, select
+from sqlalchemy import func, select
 
 from app import reporting
 from app.domain import chain
@@ -22,18 +22,16 @@ from app.models import (
     AuditLog,
     CalendarDay,
     Case,
-    CaseNumberSequence,
     Department,
     DepartmentUser,
     Region,
     Task,
     TaskUrging,
-    case_fact,
 )
 from app.models.case import ACCEPTED, CASE_CANCELLED, COMPLETED, READY, REJECTED
 from app.security.scope import Scope, scope_for
 from app.synthetic import generate
-from tests.factories import make_case
+from tests.factories import case_number_sequences, make_case, remove_cases
 from tests.test_pdf import assert_chinese_font_embedded, drawn_text
 
 NOW = dt.datetime(2025, 7, 20, 6, 0)  # naive UTC
@@ -72,7 +70,7 @@ def world(app):
         chain.urge_task(db.session, late, supervisor, "再次督办")
         db.session.commit()
         # After the hand-made case, so that putting the sequences back keeps its number taken.
-        sequences = {(s.region_id, s.year): s.last_number for s in db.session.query(CaseNumberSequence)}
+        sequences = case_number_sequences()
         before = db.session.scalar(select(func.max(Case.id))) or 0
         generate(160, months=2, random_seed=6, now=NOW)
         synthetic_ids = list(db.session.scalars(select(Case.id).where(Case.id > before)))
@@ -80,15 +78,7 @@ def world(app):
         db.session.remove()
     yield ids
     with app.app_context():
-        db.session.execute(delete(case_fact).where(case_fact.c.case_id.in_(synthetic_ids)))
-        db.session.execute(delete(Task).where(Task.case_id.in_(synthetic_ids)))
-        db.session.execute(delete(Case).where(Case.id.in_(synthetic_ids)))
-        for seq in db.session.query(CaseNumberSequence):
-            if (seq.region_id, seq.year) in sequences:
-                seq.last_number = sequences[(seq.region_id, seq.year)]
-            else:
-                db.session.delete(seq)
-        db.session.commit()
+        remove_cases(synthetic_ids, sequences)
         db.session.remove()
 
 

@@ -6,38 +6,22 @@ import datetime as dt
 import re
 
 import pytest
-from sqlalchemy import delete, func, select
+from sqlalchemy import func, select
 
 from app.domain import rules
 from app.domain.clock import to_cst_date
 from app.domain.identity import is_valid_id_number
 from app.domain.workdays import load_calendar
 from app.extensions import db
-from app.models import Case, CaseNumberSequence, Department, DepartmentUser, Item, Region, Task, case_fact
+from app.models import Case, Department, DepartmentUser, Item, Region, Task
 from app.models.case import CASE_COMPLETED, CASE_IN_PROGRESS, TASK_STATES
 from app.synthetic import generate
+from tests.factories import case_number_sequences, remove_cases
 
 NOW = dt.datetime(2026, 11, 20, 6, 30)  # naive UTC, a Friday afternoon in China
 COUNT = 200
 CASE_NO = re.compile(r"^(361125|361126)-(\d{4})-(\d{6})$")
 MOBILE = re.compile(r"^1[3-9]\d{9}$")
-
-
-def _sequences():
-    return {(s.region_id, s.year): s.last_number for s in db.session.query(CaseNumberSequence)}
-
-
-def _remove(case_ids, sequences):
-    """Delete generated cases and put the case-number sequences back."""
-    db.session.execute(delete(case_fact).where(case_fact.c.case_id.in_(case_ids)))
-    db.session.execute(delete(Task).where(Task.case_id.in_(case_ids)))
-    db.session.execute(delete(Case).where(Case.id.in_(case_ids)))
-    for seq in db.session.query(CaseNumberSequence):
-        if (seq.region_id, seq.year) in sequences:
-            seq.last_number = sequences[(seq.region_id, seq.year)]
-        else:
-            db.session.delete(seq)
-    db.session.commit()
 
 
 def _new_case_ids(before):
@@ -48,7 +32,7 @@ def _new_case_ids(before):
 def synthetic(app):
     """One generated batch: the counts it reported, its case ids and the sequences before."""
     with app.app_context():
-        sequences = _sequences()
+        sequences = case_number_sequences()
         before = db.session.scalar(select(func.max(Case.id))) or 0
         progress = []
         made = generate(COUNT, months=1, random_seed=42, progress=progress.append, now=NOW)
@@ -56,7 +40,7 @@ def synthetic(app):
         db.session.remove()
     yield {"made": made, "case_ids": case_ids, "progress": progress, "sequences": sequences}
     with app.app_context():
-        _remove(case_ids, sequences)
+        remove_cases(case_ids, sequences)
         db.session.remove()
 
 
@@ -183,7 +167,7 @@ def test_timestamps_and_deadlines_are_consistent(cases, tasks):
 
 def test_case_numbers_follow_the_format_and_the_sequences(cases):
     regions = {r.id: r.code for r in db.session.query(Region)}
-    sequences = _sequences()
+    sequences = case_number_sequences()
     numbers = [case.case_no for case in cases]
     assert len(set(numbers)) == COUNT
     for case in cases:
@@ -202,7 +186,7 @@ def test_case_numbers_follow_the_format_and_the_sequences(cases):
 
 def test_a_second_run_adds_more_without_collisions_and_is_deterministic(app, synthetic):
     with app.app_context():
-        sequences = _sequences()
+        sequences = case_number_sequences()
         before = db.session.scalar(select(func.max(Case.id)))
         before_task = db.session.scalar(select(func.max(Task.id)))
         made = generate(50, months=1, random_seed=42, now=NOW)
@@ -224,7 +208,7 @@ def test_a_second_run_adds_more_without_collisions_and_is_deterministic(app, syn
         db.session.remove()
 
         # The same seed on the same database state gives the same cases.
-        _remove(ids, sequences)
+        remove_cases(ids, sequences)
         again = generate(50, months=1, random_seed=42, now=NOW)
         assert again == made
         replay = db.session.query(Case).filter(Case.id.in_(ids)).order_by(Case.id).all()
@@ -233,6 +217,6 @@ def test_a_second_run_adds_more_without_collisions_and_is_deterministic(app, syn
             select(Task.id, Task.item_id, Task.status, Task.ready_at, Task.deadline).where(Task.case_id.in_(ids))
             .order_by(Task.id)
         )) == task_snapshot
-        _remove(ids, sequences)
+        remove_cases(ids, sequences)
         db.session.remove()
 
