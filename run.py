@@ -1,6 +1,7 @@
-"""``python run.py``: bring the database up to date, load the notice (and the demo
-accounts in demo mode), start the notifier's Celery worker and beat beside the web
-server, then serve the back office on http://127.0.0.1:5000.
+"""``python run.py``: bring the database up to date, load the notice into an empty
+database (and the demo accounts in demo mode; a restart keeps administrators' edits),
+start the notifier's Celery worker and beat beside the web server, then serve the back
+office on http://127.0.0.1:5000.
 
 On the embedded defaults the worker's broker needs no server (kombu's filesystem
 transport under ``instance/celery``). ``RUN_WORKER=0`` serves the web only, for a
@@ -16,7 +17,7 @@ import sys
 from flask_migrate import upgrade
 
 from app import create_app
-from app.seeding import seed_all
+from app.seeding import seed_on_start
 
 
 def start_worker(app):
@@ -48,7 +49,7 @@ def main():
     app = create_app()
     with app.app_context():
         upgrade()
-        seed_all(demo=app.config["DEMO_MODE"])
+        seed_on_start(demo=app.config["DEMO_MODE"])
     if os.environ.get("RUN_WORKER", "1") != "0":
         start_worker(app)
     host = os.environ.get("HOST", "127.0.0.1")

@@ -11,8 +11,10 @@ seed_cli = AppGroup("seed", help="Load the notice's data, the demo accounts or s
 
 @seed_cli.command("all")
 @click.option("--demo/--no-demo", default=None, help="Demo accounts (default: DEMO_MODE).")
-def seed_all_command(demo):
-    """Regions, departments, items, materials, rules, calendar and roles (idempotent)."""
+@click.option("--restore", is_flag=True, help="Bring the notice's rows back to the notice (undoes administrators' edits).")
+def seed_all_command(demo, restore):
+    """Regions, departments, items, materials, rules, calendar and roles (idempotent):
+    adds what is missing and keeps existing rows, unless --restore."""
     from app.seeding import seed_all
 
     if demo is None:
@@ -20,8 +22,9 @@ def seed_all_command(demo):
     if demo and current_app.config.get("APP_ENV") == "production":
         raise click.ClickException("Demo accounts are never created in production.")
     started = time.perf_counter()
-    added = seed_all(demo=demo)
-    click.echo(f"Seeded the notice ({added} new calendar days, demo accounts: {'yes' if demo else 'no'}) "
+    added = seed_all(demo=demo, restore=restore)
+    click.echo(f"Seeded the notice ({added} new calendar days, demo accounts: {'yes' if demo else 'no'}, "
+               f"{'restored to the notice' if restore else 'existing rows kept'}) "
                f"in {time.perf_counter() - started:.2f} s.")
 
 

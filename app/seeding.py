@@ -1,6 +1,12 @@
 """Loads the notice (``seed/*.yaml``), the working-day calendar and, in demo mode, the
-demo accounts. Every loader upserts by natural key, so running the seed twice
-duplicates nothing, and rows that are not in the seed files are never touched."""
+demo accounts. Every loader matches rows by natural key, so running the seed twice
+duplicates nothing, and rows that are not in the seed files are never touched.
+
+The catalogue and the calendar are data that administrators maintain: by default the
+seed only adds what is missing and leaves existing rows as the administrators left
+them; ``restore=True`` (``flask seed all --restore``) brings the seed rows back to the
+notice. ``python run.py`` loads the notice into an empty database only, so a restart
+never undoes an administrator's edit or deletion (``seed_on_start``)."""
 
 import os
 
@@ -40,24 +46,27 @@ def read_seed(name):
         return yaml.safe_load(f)
 
 
-def _upsert(model, key, **values):
-    """The row of ``model`` matching ``key``, created or updated to ``values``."""
+def _upsert(model, key, restore=True, **values):
+    """The row of ``model`` matching ``key``: created with ``values`` when missing;
+    an existing row is set to ``values`` only when ``restore``."""
     session = db.session
     row = session.query(model).filter_by(**key).one_or_none()
     if row is None:
         row = model(**key)
         session.add(row)
+    elif not restore:
+        return row
     for name, value in values.items():
         setattr(row, name, value)
     return row
 
 
-def load_regions(data):
+def load_regions(data, restore=True):
     regions = {}
     for spec in data["regions"]:
         parent = regions.get(spec.get("parent"))
-        region = _upsert(Region, {"code": spec["code"]}, name=spec["name"], level=spec["level"], parent=parent,
-                         notice=spec.get("notice"))
+        region = _upsert(Region, {"code": spec["code"]}, restore, name=spec["name"], level=spec["level"],
+                         parent=parent, notice=spec.get("notice"))
         regions[spec["code"]] = region
         db.session.flush()
         departments = {}
@@ -65,6 +74,7 @@ def load_regions(data):
             departments[dept["code"]] = _upsert(
                 Department,
                 {"region_id": region.id, "code": dept["code"]},
+                restore,
                 name=dept["name"],
                 region=region,
                 parent=departments.get(dept.get("parent")),
@@ -74,14 +84,15 @@ def load_regions(data):
     return regions
 
 
-def load_catalogue(data):
+def load_catalogue(data, restore=True):
     materials = {
-        m["code"]: _upsert(Material, {"code": m["code"]}, name=m["name"], name_en=m.get("name_en"), note=m.get("note"))
+        m["code"]: _upsert(Material, {"code": m["code"]}, restore, name=m["name"], name_en=m.get("name_en"),
+                           note=m.get("note"))
         for m in data["materials"]
     }
     facts = {
         f["code"]: _upsert(
-            Fact, {"code": f["code"]}, name=f["name"], name_en=f.get("name_en"),
+            Fact, {"code": f["code"]}, restore, name=f["name"], name_en=f.get("name_en"),
             category=f.get("category", "other"), sort_order=n,
         )
         for n, f in enumerate(data["facts"], start=1)
@@ -89,7 +100,7 @@ def load_catalogue(data):
     db.session.flush()
     for order, spec in enumerate(data["items"], start=1):
         item = _upsert(
-            Item, {"code": spec["code"]},
+            Item, {"code": spec["code"]}, restore,
             name=spec["name"], name_en=spec.get("name_en"), department_code=spec["department"],
             time_limit_days=spec["time_limit_days"], payout_days=spec.get("payout_days"),
             note=spec.get("note"), sort_order=order,
@@ -104,26 +115,33 @@ def load_catalogue(data):
                 _upsert(
                     Requirement,
                     {"item_id": item.id, "material_id": materials[material_code].id, "form": form},
+                    restore,
                     group_no=group_no, condition_fact=condition, note=group.get("note"),
                 )
         for fact_code in spec["rules"]:
             fact = None if fact_code == "always" else facts[fact_code]
-            _upsert(Rule, {"item_id": item.id, "fact_id": fact.id if fact else None})
+            _upsert(Rule, {"item_id": item.id, "fact_id": fact.id if fact else None}, restore)
     db.session.flush()
 
 
-def load_calendar_from_package():
+def load_calendar_from_package(restore=True):
     """Holidays and make-up working days for every year ``chinesecalendar`` knows.
-    Rows an administrator already entered for a day are left as they are."""
+    A day an administrator already entered is left as it is; unless ``restore``, so is
+    every year that already has rows (what an administrator deleted stays deleted)."""
     from chinese_calendar import constants
 
     existing = {day for (day,) in db.session.query(CalendarDay.day)}
+    maintained_years = set() if restore else {day.year for day in existing}
+
+    def wanted(day):
+        return day not in existing and day.year not in maintained_years
+
     rows = [
         CalendarDay(day=day, kind="holiday", name=HOLIDAY_NAMES_ZH.get(name, name))
-        for day, name in constants.holidays.items() if day not in existing
+        for day, name in constants.holidays.items() if wanted(day)
     ] + [
         CalendarDay(day=day, kind="workday", name="调休上班（" + HOLIDAY_NAMES_ZH.get(name, name) + "）")
-        for day, name in constants.workdays.items() if day not in existing
+        for day, name in constants.workdays.items() if wanted(day)
     ]
     db.session.add_all(rows)
     db.session.flush()
@@ -164,13 +182,20 @@ def demo_usernames():
     return [u["username"] for u in read_seed("demo_users.yaml")["users"]]
 
 
-def seed_all(demo):
+def catalogue_loaded():
+    return db.session.query(Item.id).first() is not None
+
+
+def seed_all(demo, restore=False, catalogue=True):
     """The one idempotent seed: regions, departments, the catalogue, the calendar,
-    roles, and in demo mode the demo accounts. One transaction."""
+    roles, and in demo mode the demo accounts. One transaction. Without ``restore``
+    existing rows are kept as they are; ``catalogue=False`` leaves the regions,
+    departments and catalogue alone and adds only calendar years with no rows."""
     try:
-        load_regions(read_seed("regions.yaml"))
-        load_catalogue(read_seed("catalogue.yaml"))
-        added_days = load_calendar_from_package()
+        if catalogue:
+            load_regions(read_seed("regions.yaml"), restore)
+            load_catalogue(read_seed("catalogue.yaml"), restore)
+        added_days = load_calendar_from_package(restore)
         ensure_roles()
         if demo:
             load_demo_users(read_seed("demo_users.yaml"), current_app.config["DEMO_PASSWORD"])
@@ -179,3 +204,9 @@ def seed_all(demo):
         db.session.rollback()
         raise
     return added_days
+
+
+def seed_on_start(demo):
+    """What ``python run.py`` seeds: the whole notice into an empty database; later
+    starts only the roles, the demo accounts and calendar years nobody has entered."""
+    return seed_all(demo=demo, catalogue=not catalogue_loaded())

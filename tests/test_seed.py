@@ -1,10 +1,15 @@
 """The notice as data: the attachment's table, row by row, and an idempotent seed."""
 
-import pytest
+import datetime
 
+import pytest
+from flask_migrate import upgrade
+
+from app import create_app
 from app.extensions import db
-from app.models import CalendarDay, Department, Fact, Item, Material, Region, Requirement, Rule
-from app.seeding import seed_all
+from app.models import CalendarDay, Department, DepartmentUser, Fact, Item, Material, Region, Requirement, Rule
+from app.seeding import seed_all, seed_on_start
+from tests.conftest import app_config
 
 # The attachment of 横府办字〔2021〕42号, transcribed from the notice independently of
 # seed/: (code, attachment department, item name, requirement groups, limit, note).
@@ -44,6 +49,17 @@ ATTACHMENT_DEPARTMENTS = {
     "民政局": {"MZ", "BYG"}, "人社局": {"RS"}, "住房公积金": {"GJJ"}, "医保局": {"YB"}, "残联": {"CL"},
     "退役军人事务局": {"TY"}, "财政局和相关单位": {"CZ"}, "公安局": {"GA"},
 }
+# Within 民政, SPEC.md gives cremation to the funeral home's window (section 3 (一) of the
+# notice: 殡仪馆…办理火化事项) and the benefits' termination to 民政局 itself.
+HANDLED_BY = {"MZ01": "BYG", "MZ02": "MZ"}
+
+# What the notice says of an item beyond its materials and limit: section 3 (八) for
+# the housing fund, (十一) for veterans' affairs, and cremation's certificate.
+ITEM_NOTES = {
+    "MZ01": ("火化证明",),
+    "GJJ01": ("其他法定程序完备",),
+    "TY01": ("15个工作日到账", "停发抚恤金", "减员"),
+}
 
 
 def limit_days(text):
@@ -67,6 +83,11 @@ def test_loaded_item_matches_the_attachment_row(ctx, row):
     item = db.session.query(Item).filter_by(code=code).one()
     assert item.name == name
     assert item.department_code in ATTACHMENT_DEPARTMENTS[department]
+    assert item.department_code == HANDLED_BY.get(code, item.department_code)
+    for phrase in ITEM_NOTES.get(code, ()):
+        assert phrase in (item.note or ""), f"{code}'s note lacks {phrase}"
+    if item.payout_days:
+        assert f"{item.payout_days}个工作日到账" in (item.note or "")
     assert item.time_limit_days == limit_days(limit)
     assert item.payout_days == payout_days(note)
     assert requirement_groups(item) == sorted(frozenset(g) for g in groups)
@@ -83,6 +104,11 @@ def test_the_pension_handbook_is_needed_only_for_those_insured_before_2010_12_in
     )
     assert req.item.code == "RS02"
     assert req.condition_fact.code == "insured_before_2010_12_in_service"
+
+
+def test_no_requirement_but_the_pension_handbooks_depends_on_a_fact(ctx):
+    conditional = db.session.query(Requirement).filter(Requirement.condition_fact_id.isnot(None)).all()
+    assert conditional and {r.material.code for r in conditional} == {"PENSION_HANDBOOK"}
 
 
 def test_cremation_produces_the_cremation_certificate(ctx):
@@ -142,3 +168,67 @@ def test_seeding_twice_duplicates_nothing_and_keeps_admin_rows(ctx):
     db.session.delete(kept)
     db.session.delete(db.session.query(Fact).filter_by(code="test_admin_fact").one())
     db.session.commit()
+
+
+def _edit_the_notice_as_an_administrator():
+    """GA01's limit raised, one of YB01's rules and one 2026 holiday deleted."""
+    ga01 = db.session.query(Item).filter_by(code="GA01").one()
+    ga01.time_limit_days = 3
+    yb01_rule = (db.session.query(Rule).join(Item).join(Fact, Rule.fact_id == Fact.id)
+                 .filter(Item.code == "YB01", Fact.code == "medical_resident").one())
+    db.session.delete(yb01_rule)
+    db.session.query(CalendarDay).filter_by(day=datetime.date(2026, 10, 7)).delete()
+    db.session.commit()
+
+
+def _notice_state():
+    ga01 = db.session.query(Item).filter_by(code="GA01").one()
+    yb01_facts = {r.fact.code for r in db.session.query(Rule).join(Item).filter(Item.code == "YB01")}
+    holiday = db.session.query(CalendarDay).filter_by(day=datetime.date(2026, 10, 7)).one_or_none()
+    return ga01.time_limit_days, yb01_facts, holiday is not None
+
+
+def test_a_restart_keeps_what_administrators_changed_in_the_notice(app, ctx):
+    _edit_the_notice_as_an_administrator()
+    try:
+        seed_on_start(demo=True)  # what python run.py does at every start
+        assert _notice_state() == (3, {"medical_employee"}, False)
+
+        runner = app.test_cli_runner()
+        result = runner.invoke(args=["seed", "all", "--demo"])
+        assert result.exit_code == 0, result.output
+        db.session.expire_all()
+        # An explicit seed adds what is missing and keeps what was edited.
+        assert _notice_state() == (3, {"medical_employee", "medical_resident"}, False)
+
+        result = runner.invoke(args=["seed", "all", "--demo", "--restore"])
+        assert result.exit_code == 0, result.output
+        db.session.expire_all()
+        assert _notice_state() == (2, {"medical_employee", "medical_resident"}, True)
+    finally:
+        seed_all(demo=True, restore=True)
+
+
+def test_the_first_start_loads_the_notice_and_no_demo_accounts_outside_demo_mode(tmp_path):
+    app = create_app(app_config(str(tmp_path), "sqlite:///" + str(tmp_path / "fresh.sqlite"), DEMO_MODE=False))
+    with app.app_context():
+        upgrade()
+        seed_on_start(demo=False)
+        assert db.session.query(Item).count() == len(ATTACHMENT)
+        assert db.session.query(CalendarDay).filter(CalendarDay.day >= datetime.date(2026, 1, 1)).count() > 0
+        assert db.session.query(DepartmentUser).count() == 0
+        db.session.remove()
+        db.engine.dispose()
+
+
+def test_production_refuses_to_seed_demo_accounts(tmp_path):
+    config = app_config(str(tmp_path), "sqlite:///" + str(tmp_path / "prod.sqlite"), APP_ENV="production",
+                        DEMO_MODE=False, SECRET_KEY="a-real-production-secret-of-some-length")
+    app = create_app(config)
+    with app.app_context():
+        upgrade()
+        result = app.test_cli_runner().invoke(args=["seed", "all", "--demo"])
+        assert result.exit_code != 0 and "never created in production" in result.output
+        assert db.session.query(DepartmentUser).count() == 0
+        db.session.remove()
+        db.engine.dispose()
