@@ -107,3 +107,32 @@ def test_times_are_shown_in_china_standard_time(app):
     with app.test_request_context(), force_locale("zh"):
         # 2026-12-03 18:30 UTC is 2026-12-04 02:30 in Beijing.
         assert "2026年12月4日" in business_datetime(datetime.datetime(2026, 12, 3, 18, 30))
+
+
+# Admin screens over the seeded notice: pages, a raw code each must not show, and the
+# Chinese it must show instead.
+ADMIN_SCREENS = [
+    ("/regionview/list/", ">county<", "县"),
+    ("/factview/list/", "civil_affairs", "民政待遇"),
+    ("/materialview/list/", ">True<", "<td>是</td>"),
+    ("/itemview/list/", ">None<", "即时办理"),
+    ("/requirementview/list/", ">None<", "原件"),
+    ("/users/list/", "[Window]", "联办窗口（Window）"),
+    ("/roles/list/", ">Clerk<", "部门经办人（Clerk）"),
+]
+
+
+@pytest.mark.parametrize("path, raw, chinese", ADMIN_SCREENS, ids=[s[0] for s in ADMIN_SCREENS])
+def test_admin_screens_show_chinese_not_codes_or_none(client, path, raw, chinese):
+    login(client, "admin")
+    page = client.get(path + "?psize_" + path.split("/")[1] + "=100")
+    text = page.get_data(as_text=True)
+    assert page.status_code == 200
+    assert raw not in text.replace("> ", ">").replace(" <", "<")
+    assert chinese in text
+
+
+def test_fabs_own_screens_are_chinese_where_its_catalogue_is_silent(client):
+    login(client, "admin")
+    text = client.get("/users/list/").get_data(as_text=True)
+    assert "Are you sure you want to delete this item?" not in text

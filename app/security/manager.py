@@ -6,11 +6,12 @@ from flask import g, request
 from flask_appbuilder.fieldwidgets import BS3TextFieldWidget
 from flask_appbuilder.security.forms import UserInfoEdit
 from flask_appbuilder.security.sqla.manager import SecurityManager
-from flask_appbuilder.security.views import UserDBModelView, UserInfoEditView
+from flask_appbuilder.security.views import RoleModelView, UserDBModelView, UserInfoEditView
 from flask_babel import lazy_gettext as _l
 from wtforms import BooleanField, StringField
 from wtforms.validators import Optional, Regexp, ValidationError
 
+from app.domain.labels import ROLE_LABELS
 from app.models import DepartmentUser
 
 # How a user is told of their tasks (see app/notify/outbox.py).
@@ -32,6 +33,20 @@ MOBILE = Regexp(r"^1[3-9]\d{9}$", message=_l("Enter a mainland mobile number: 11
 def blank_to_none(value):
     value = value.strip() if isinstance(value, str) else value
     return value or None
+
+
+def role_label(name):
+    """A role as administrators read it: 联办窗口（Window）. The English name is FAB's key."""
+    label = ROLE_LABELS.get(name)
+    return f"{label}（{name}）" if label else name
+
+
+def role_labels(roles):
+    return "、".join(role_label(role.name) for role in roles or ())
+
+
+def department_names(departments):
+    return "、".join(str(department) for department in departments or ())
 
 
 def needs_email(form, field):
@@ -92,10 +107,19 @@ class DepartmentUserView(UserDBModelView):
     ]
     formatters_columns = {
         "phone": lambda value: value or "",
+        "roles": role_labels,
+        "departments": department_names,
+        "active": lambda value: _l("Yes") if value else _l("No"),
         **{name: lambda value: _l("Yes") if value else _l("No") for name in NOTIFY_FIELDS[1:]},
     }
     add_form_extra_fields = dict(UserDBModelView.add_form_extra_fields or {}, **notify_fields())
     edit_form_extra_fields = dict(UserDBModelView.edit_form_extra_fields or {}, **notify_fields())
+
+
+class RoleView(RoleModelView):
+    """FAB's role screen, with each role's name in Chinese beside FAB's key."""
+
+    formatters_columns = {"name": role_label}
 
 
 class NotifyUserInfoEdit(UserInfoEdit):
@@ -113,6 +137,7 @@ class NotifyUserInfoEditView(UserInfoEditView):
 class CaseSecurityManager(SecurityManager):
     user_model = DepartmentUser
     userdbmodelview = DepartmentUserView
+    rolemodelview = RoleView
     userinfoeditview = NotifyUserInfoEditView
 
     def on_user_login(self, user):

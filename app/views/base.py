@@ -5,7 +5,14 @@ from flask_appbuilder import ModelRestApi, ModelView
 from flask_babel import format_date, format_datetime
 from flask_babel import lazy_gettext as _l
 
-from app.domain.labels import CIRCUMSTANCE_LABELS, FORM_LABELS, STATUS_LABELS  # noqa: F401  (re-exported)
+from app.domain.labels import (  # noqa: F401  (re-exported)
+    CIRCUMSTANCE_LABELS,
+    FACT_CATEGORY_LABELS,
+    FORM_LABELS,
+    REGION_LEVEL_LABELS,
+    ROLE_LABELS,
+    STATUS_LABELS,
+)
 from app.security.filters import SCOPED
 from app.security.scope import check_writable
 
@@ -38,6 +45,10 @@ class ScopedModelView(ModelView):
     def __init__(self, **kwargs):
         self._scope_related_fields()
         super().__init__(**kwargs)
+        # FAB prints an empty value as "None" and a flag as "True": columns without a
+        # formatter of their own show nothing and 是/否 instead.
+        shown = set(self.list_columns or ()) | set(self.show_columns or ())
+        self.formatters_columns = {**{name: plain for name in shown}, **self.formatters_columns}
 
     def pre_add(self, item):
         check_writable(item)
@@ -69,3 +80,20 @@ def label_of(labels):
 
 def yes_no(value):
     return _l("Yes") if value else _l("No")
+
+
+def plain(value):
+    """A value as a Chinese back office shows it: nothing for None, 是/否 for a flag."""
+    if value is None:
+        return ""
+    if isinstance(value, bool):
+        return yes_no(value)
+    return value
+
+
+def role_names(roles):
+    return "、".join(str(ROLE_LABELS.get(role.name, role.name)) for role in roles or ())
+
+
+def names(rows):
+    return "、".join(str(row) for row in rows or ())

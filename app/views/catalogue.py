@@ -15,7 +15,14 @@ from app.extensions import db
 from app.models import CalendarDay, Department, Fact, Item, Material, Region, Requirement, Rule
 from app.models.calendar import HOLIDAY, WORKDAY
 from app.security.manager import blank_to_none
-from app.views.base import FORM_LABELS, ScopedModelView, business_date, label_of
+from app.views.base import (
+    FACT_CATEGORY_LABELS,
+    FORM_LABELS,
+    REGION_LEVEL_LABELS,
+    ScopedModelView,
+    business_date,
+    label_of,
+)
 
 
 class RequirementView(ScopedModelView):
@@ -118,6 +125,13 @@ class FactView(ScopedModelView):
         "category": _l("Category"),
         "sort_order": _l("Order"),
     }
+    formatters_columns = {"category": label_of(FACT_CATEGORY_LABELS)}
+    add_form_extra_fields = edit_form_extra_fields = {
+        "category": SelectField(
+            _l("Category"), choices=list(FACT_CATEGORY_LABELS.items()), validators=[DataRequired()],
+            widget=Select2Widget(),
+        ),
+    }
 
 
 class RegionView(ScopedModelView):
@@ -135,6 +149,12 @@ class RegionView(ScopedModelView):
         "notice": _l("Notice"),
     }
     description_columns = {"notice": _l("The notice that set up joint handling here, cited on the forms.")}
+    formatters_columns = {"level": label_of(REGION_LEVEL_LABELS)}
+    add_form_extra_fields = edit_form_extra_fields = {
+        "level": SelectField(
+            _l("Level"), choices=list(REGION_LEVEL_LABELS.items()), validators=[DataRequired()], widget=Select2Widget(),
+        ),
+    }
 
 
 WEBHOOK_SECRET_MIN = 16

@@ -1,0 +1,22 @@
+"""Chinese of the admin screens' labels for codes: region levels, fact categories, roles."""
+
+ZH = {
+    "Province": "省",
+    "City": "市",
+    "County": "县",
+    "Civil-affairs benefits": "民政待遇",
+    "Pension insurance": "养老保险",
+    "Employment": "机关事业单位",
+    "Housing provident fund": "住房公积金",
+    "Medical insurance": "医疗保险",
+    "Disability": "残疾人",
+    "Veterans' benefits": "优抚",
+    "Other": "其他",
+    "Administrator": "系统管理员",
+    "Joint-handling window": "联办窗口",
+    "Department clerk": "部门经办人",
+    "Death-certificate issuer": "死亡证明开具",
+    "Supervisor": "督办",
+    "Manager": "领导",
+    "Public (not signed in)": "未登录用户",
+}
