@@ -9,12 +9,16 @@ from app.models.case import utcnow
 
 class AuditLog(Model):
     __tablename__ = "audit_log"
-    __table_args__ = (Index("ix_audit_log_object", "object_type", "object_id"),)
+    __table_args__ = (
+        Index("ix_audit_log_object", "object_type", "object_id"),
+        # The supervisors' audit screen: their region's rows, newest first.
+        Index("ix_audit_log_region_at", "region_id", "at"),
+    )
 
     id = Column(Integer, primary_key=True)
     at = Column(DateTime, nullable=False, default=utcnow, index=True)
     user_id = Column(Integer, ForeignKey("ab_user.id"))
-    username = Column(String(128))
+    username = Column(String(128), index=True)
     action = Column(String(48), nullable=False, index=True)
     object_type = Column(String(32))
     object_id = Column(Integer)

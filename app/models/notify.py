@@ -46,6 +46,11 @@ class Notification(Model):
     __table_args__ = (
         Index("ix_notification_due", "status", "next_attempt_at"),
         Index("ix_notification_inbox", "user_id", "channel", "status", "read_at"),
+        Index("ix_notification_user_created", "user_id", "created_at"),  # a user's inbox, newest first
+        # The administrators' outbox screen: by time, department and address.
+        Index("ix_notification_created_at", "created_at"),
+        Index("ix_notification_department", "department_id"),
+        Index("ix_notification_address", "address"),
         # The admin's outbox filters by kind and channel.
         Index("ix_notification_event", "event"),
         Index("ix_notification_channel", "channel"),
@@ -87,7 +92,7 @@ class SmsMessage(Model):
 
     id = Column(Integer, primary_key=True)
     key = Column(String(200), nullable=False, unique=True)
-    phone = Column(String(20), nullable=False)
+    phone = Column(String(20), nullable=False, index=True)
     template = Column(String(64))
     text = Column(Text, nullable=False)
-    created_at = Column(DateTime, nullable=False, default=utcnow)
+    created_at = Column(DateTime, nullable=False, default=utcnow, index=True)

@@ -17,7 +17,7 @@ class DeathCertificate(Model):
     id = Column(Integer, primary_key=True)
     number = Column(String(64), unique=True, nullable=False)
     kind = Column(String(16), nullable=False, default=MEDICAL)
-    deceased_name = Column(String(64), nullable=False)
+    deceased_name = Column(String(64), nullable=False, index=True)
     deceased_id_number = Column(String(18), nullable=False, index=True)
     death_date = Column(Date, nullable=False)
     death_circumstance = Column(String(32), nullable=False)
