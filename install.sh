@@ -26,4 +26,4 @@ if [ ${#missing[@]} -gt 0 ]; then
 fi
 
 [ -x .venv/bin/python ] || python3 -m venv .venv
-.venv/bin/pip install -q --disable-pip-version-check -r "$requirements"
+.venv/bin/pip install -q --disable-pip-version-check -r "$requirements" -c constraints.txt
