@@ -271,7 +271,9 @@ class TaskTransitionApi(BaseApi):
             409:
               description: the task's state does not allow the action, or ``version`` is stale
             422:
-              description: "a required field is missing or wrong: ``errors`` names it (``version``, ``note``, ``reason``, ``amount``, ``materials``)"
+              description: >-
+                a required field is missing or wrong: ``errors`` names it (``version``,
+                ``note``, ``reason``, ``amount``, ``materials``)
         """
         task = visible(Task, pk)
         if task is None:
