@@ -158,6 +158,10 @@ def _row_form(page, item_code, action):
     return page.locator(f"tr:has(td:has-text('{item_code}')) form[action*='/{action}']")
 
 
+def _is_completion_notice(response):
+    return "/completion-notice" in response.url
+
+
 def _task_state(app, task_id):
     from app.models import Task
 
@@ -234,8 +238,7 @@ def test_departments_handle_their_items_and_the_case_completes(app, server, brow
 
     window.goto(case_url)
     assert "已办结" in window.content()
-    is_notice = lambda response: "/completion-notice" in response.url  # noqa: E731
-    with window.context.expect_event("response", is_notice) as printed, window.expect_popup():
+    with window.context.expect_event("response", _is_completion_notice) as printed, window.expect_popup():
         window.click("text=打印办结告知书")
     notice = printed.value
     assert notice.status == 200 and notice.headers["content-type"] == "application/pdf"
