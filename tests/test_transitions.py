@@ -268,6 +268,14 @@ def test_the_api_requires_the_version_read_as_an_integer(app, client, rs01):
     assert accepted.status_code == 200 and accepted.get_json()["status"] == "accepted"
 
 
+def test_the_openapi_description_requires_the_version(client):
+    spec = client.get("/api/v1/_openapi", headers=jwt_headers(client, "rs")).get_json()
+    post = spec["paths"]["/api/v1/task/{pk}/transition"]["post"]
+    body = post["requestBody"]["content"]["application/json"]["schema"]
+    assert set(body["required"]) == {"action", "version"} and body["properties"]["version"]["type"] == "integer"
+    assert {"200", "409", "422"} <= set(post["responses"])
+
+
 def test_completing_needs_a_result_note(app, client, rs01):
     _case_id, task_id, version = rs01
     rs = jwt_headers(client, "rs")

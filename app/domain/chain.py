@@ -95,6 +95,8 @@ def lock_case(session, case, moving=None):
     seeing the first's commit. Every transition takes the case first and its tasks
     after (at flush), so two never wait on each other in opposite orders. The moving
     task is not read again: a concurrent change of it must fail its version check."""
+    if case.id is None:
+        return  # not written yet: no other transaction can see it
     session.execute(select(Case).where(Case.id == case.id).with_for_update()
                     .execution_options(populate_existing=True))
     others = select(Task).where(Task.case_id == case.id)
