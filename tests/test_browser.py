@@ -2,14 +2,19 @@
 against the app served on loopback, through the generated screens in Chinese."""
 
 import datetime
+import io
 import os
 import shutil
 import threading
 
 import pytest
+from pypdf import PdfReader
 from werkzeug.serving import make_server
 
+from app.domain import chain, clock
+from app.domain.clock import to_cst_date
 from app.domain.identity import make_id_number
+from app.domain.workdays import load_calendar
 from app.extensions import db
 from app.models import Case
 from tests.conftest import DEMO_PASSWORD
@@ -20,6 +25,8 @@ CHROMIUM_ARGS = [
     "--disable-component-update", "--disable-sync",
 ]
 DOCS = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "docs")
+# The screenshots kept in docs/ are rewritten only when asked: DOCS_SCREENSHOTS=1.
+WRITE_SCREENSHOTS = os.environ.get("DOCS_SCREENSHOTS") == "1"
 
 
 @pytest.fixture(scope="module")
@@ -99,12 +106,21 @@ def test_the_window_registers_a_retiree_prints_the_form_and_completes_cremation(
 
     with app.app_context():
         case = db.session.query(Case).filter_by(deceased_id_number=deceased_id).one()
-        states = {t.item.code: (t.status, t.deadline) for t in case.tasks}
-        assert states["MZ01"][0] == "completed"
-        assert states["RS02"][0] == "ready" and states["RS02"][1] is not None
-        assert states["CL01"][0] == "ready" and states["CL01"][1] is not None
+        calendar = load_calendar(db.session)
+        tasks = {t.item.code: t for t in case.tasks}
+        assert tasks["MZ01"].status == "completed"
         assert any(m.material.code == "CREMATION_CERT" for m in case.materials)
+        # The notice's limits: 人社 4 working days, 残联 2; counted from the day the task
+        # became ready in China, which is today there.
+        for code, limit in (("RS02", 4), ("CL01", 2)):
+            task = tasks[code]
+            assert task.status == "ready" and task.item.time_limit_days == limit, code
+            ready_day = to_cst_date(task.ready_at)
+            assert ready_day == clock.today_cst(), code
+            assert task.deadline == calendar.add_working_days(ready_day, limit), code
+        rs02_deadline = tasks["RS02"].deadline
         db.session.remove()
+    assert f"{rs02_deadline.year}年{rs02_deadline.month}月{rs02_deadline.day}日" in page.content()
     page.close()
 
 
@@ -142,7 +158,21 @@ def _row_form(page, item_code, action):
     return page.locator(f"tr:has(td:has-text('{item_code}')) form[action*='/{action}']")
 
 
-def test_departments_handle_their_items_and_the_case_completes(app, server, browser, tmp_path):
+def _is_completion_notice(response):
+    return "/completion-notice" in response.url
+
+
+def _task_state(app, task_id):
+    from app.models import Task
+
+    with app.app_context():
+        task = db.session.get(Task, task_id)
+        state = task.status, task.deadline, task.supplement_days_left
+        db.session.remove()
+    return state
+
+
+def test_departments_handle_their_items_and_the_case_completes(app, server, browser, tmp_path, monkeypatch):
     case_id, case_no, tasks = _case_ready_for_departments(app)
     scan = tmp_path / "card.png"
     scan.write_bytes(b"\x89PNG\r\n\x1a\n" + b"\x00" * 64)
@@ -152,8 +182,8 @@ def test_departments_handle_their_items_and_the_case_completes(app, server, brow
     sign_in(ga, server, "ga")
     ga.goto(server + "/taskview/list/")
     assert case_no in ga.content() and "户口注销" in ga.content()
-    os.makedirs(DOCS, exist_ok=True)
-    ga.screenshot(path=os.path.join(DOCS, "work-queue.png"), full_page=True)
+    if WRITE_SCREENSHOTS:
+        ga.screenshot(path=os.path.join(DOCS, "work-queue.png"), full_page=True)
     ga.goto(case_url)
     form = _row_form(ga, "GA01", "complete")
     form.locator("input[name=note]").fill("已注销户口")
@@ -170,7 +200,16 @@ def test_departments_handle_their_items_and_the_case_completes(app, server, brow
     form.locator("button").click()
     rs.wait_for_load_state()
     assert "待补正" in rs.content()
+    status, deadline_before, days_left = _task_state(app, tasks["RS03"])
+    assert status == "supplement_requested" and days_left == 4  # asked on the day it became ready
 
+    # The window answers two working days later: the clock runs on from where it stopped.
+    with app.app_context():
+        calendar = load_calendar(db.session)
+        db.session.remove()
+    answered_on = calendar.add_working_days(clock.today_cst(), 2)
+    answered_at = datetime.datetime.combine(answered_on, datetime.time(10)) - datetime.timedelta(hours=8)
+    monkeypatch.setattr(chain, "utcnow", lambda: answered_at)
     window = browser.new_page(viewport={"width": 1280, "height": 900})
     sign_in(window, server, "window")
     window.goto(case_url)
@@ -178,6 +217,9 @@ def test_departments_handle_their_items_and_the_case_completes(app, server, brow
     window.set_input_files("input[name=file]", str(scan))
     window.click("form[enctype] button[type=submit]")
     window.wait_for_load_state()
+    status, deadline, _left = _task_state(app, tasks["RS03"])
+    assert status == "ready"
+    assert deadline == calendar.add_working_days(answered_on, days_left) and deadline > deadline_before
 
     rs.goto(case_url)
     form = _row_form(rs, "RS03", "complete")
@@ -196,9 +238,16 @@ def test_departments_handle_their_items_and_the_case_completes(app, server, brow
 
     window.goto(case_url)
     assert "已办结" in window.content()
-    with window.expect_popup() as popup:
+    with window.context.expect_event("response", _is_completion_notice) as printed, window.expect_popup():
         window.click("text=打印办结告知书")
-    assert "completion-notice" in popup.value.url
+    notice = printed.value
+    assert notice.status == 200 and notice.headers["content-type"] == "application/pdf"
+    # Chromium shows the PDF in its viewer (the popup's body is the viewer's page): read
+    # the same address again with the window's session for the file itself.
+    again = window.context.request.get(notice.url)
+    assert again.status == 200 and again.headers["content-type"] == "application/pdf"
+    text = "".join(page.extract_text() for page in PdfReader(io.BytesIO(again.body())).pages)
+    assert case_no in text and "办结告知书" in text
 
     with app.app_context():
         case = db.session.get(Case, case_id)

@@ -136,7 +136,8 @@ def test_a_payout_counts_its_working_days_from_the_completion_day_in_china(ctx):
     furnish(case, cst(2026, 12, 1))
     rs01 = task_of(case, "RS01")
     # 23:30 UTC on Thursday 12-03 is Friday 12-04 in China: 15 working days → Friday 12-25.
-    chain.complete_task(db.session, rs01, user("rs"), amount="800", now=datetime.datetime(2026, 12, 3, 23, 30))
+    chain.complete_task(db.session, rs01, user("rs"), note="已支付", amount="800",
+                        now=datetime.datetime(2026, 12, 3, 23, 30))
     assert rs01.payout_amount == decimal.Decimal("800.00")
     assert rs01.payout_expected_date == datetime.date(2026, 12, 25)
     db.session.rollback()
@@ -170,7 +171,7 @@ def test_an_item_that_pays_nothing_takes_no_amount(ctx, required):
     with pytest.raises(chain.ChainError) as refused:
         chain.complete_task(db.session, ga01, user("ga"), amount="10")
     assert refused.value.field == "amount" and "不涉及支付" in str(refused.value)
-    chain.complete_task(db.session, ga01, user("ga"), amount="")
+    chain.complete_task(db.session, ga01, user("ga"), note="已注销户口", amount="")
     assert ga01.status == "completed" and ga01.payout_amount is None
     db.session.rollback()
 

@@ -5,6 +5,7 @@ clerks completing the same task at once (meaningful on PostgreSQL; CI runs it th
 
 import datetime
 import io
+import re
 import threading
 
 import pytest
@@ -17,6 +18,7 @@ from tests.factories import make_case
 
 PDF = b"%PDF-1.4\n1 0 obj<<>>endobj\ntrailer<<>>\n%%EOF\n"
 STALE = "该任务已被他人修改，请刷新后重试。"
+ALREADY_COMPLETED = "任务处于“已办结”状态，不能办结。"
 
 
 def cst(y, m, d, hour=10):
@@ -252,6 +254,51 @@ def test_every_transition_through_the_api(app, client, rs01):
     assert done.get_json()["result_note"] == "已支付"
 
 
+def test_the_api_requires_the_version_read_as_an_integer(app, client, rs01):
+    _case_id, task_id, version = rs01
+    rs = jwt_headers(client, "rs")
+    for bad in ({}, {"version": None}, {"version": "abc"}, {"version": 1.5}, {"version": True}, {"version": [version]}):
+        refused = _move(client, rs, task_id, action="accept", **bad)
+        assert refused.status_code == 422, (bad, refused.get_json())
+        assert list(refused.get_json()["errors"]) == ["version"] and "版本" in refused.get_json()["errors"]["version"][0]
+    stale = _move(client, rs, task_id, action="accept", version=str(version + 1))
+    assert stale.status_code == 409 and stale.get_json()["message"] == STALE
+    assert load(app, task_id)["status"] == "ready" and load(app, task_id)["version"] == version
+    accepted = _move(client, rs, task_id, action="accept", version=str(version))  # digits as text, as forms post
+    assert accepted.status_code == 200 and accepted.get_json()["status"] == "accepted"
+
+
+def test_the_openapi_description_requires_the_version(client):
+    spec = client.get("/api/v1/_openapi", headers=jwt_headers(client, "rs")).get_json()
+    post = spec["paths"]["/api/v1/task/{pk}/transition"]["post"]
+    body = post["requestBody"]["content"]["application/json"]["schema"]
+    assert set(body["required"]) == {"action", "version"} and body["properties"]["version"]["type"] == "integer"
+    assert {"200", "409", "422"} <= set(post["responses"])
+
+
+def test_completing_needs_a_result_note(app, client, rs01):
+    _case_id, task_id, version = rs01
+    rs = jwt_headers(client, "rs")
+    for note in (None, "", "   "):
+        refused = _move(client, rs, task_id, action="complete", amount="1000.00", version=version, note=note)
+        assert refused.status_code == 422, refused.get_json()
+        assert list(refused.get_json()["errors"]) == ["note"] and "办理结果" in refused.get_json()["errors"]["note"][0]
+    assert load(app, task_id)["status"] == "ready"
+    done = _move(client, rs, task_id, action="complete", amount="1000.00", version=version, note=" 已支付 ")
+    assert done.status_code == 200 and done.get_json()["result_note"] == "已支付"
+
+
+def test_completing_cremation_needs_no_note_its_result_is_the_certificate(ctx):
+    case = make_case("window", [], name="火化无备注")
+    for code in ("DECEASED_ID", "HUKOU_BOOK", "DEATH_PROOF", "APPLICANT_ID"):
+        chain.add_material(db.session, case, material(code), user("window"), original_checked=True)
+    mz01 = task_of(case, "MZ01")
+    chain.complete_task(db.session, mz01, user("window"))
+    assert mz01.status == "completed" and mz01.result_note is None
+    assert any(m.material.code == "CREMATION_CERT" for m in case.materials)
+    db.session.rollback()
+
+
 def test_reject_through_the_api(app, client, rs01):
     _case_id, task_id, version = rs01
     answer = _move(client, jwt_headers(client, "rs"), task_id, action="reject", reason="不符合条件", version=version)
@@ -332,6 +379,24 @@ def test_a_department_moves_its_task_on_the_case_screen(app, client, rs01):
                        follow_redirects=True)
     assert "不予办理" in done.get_data(as_text=True)
     assert load(app, task_id)["status"] == "rejected"
+
+
+def test_the_screen_refuses_a_move_without_the_version_or_a_result(app, client, rs01):
+    case_id, task_id, version = rs01
+    login(client, "rs")
+    page = client.get(f"/caseview/show/{case_id}").get_data(as_text=True)
+    complete_form = page.split(f"/case-actions/task/{task_id}/complete", 1)[1].split("</form>", 1)[0]
+    assert re.search(r'<input[^>]*name="note"[^>]*required', complete_form)  # the browser asks first
+    url = f"/case-actions/task/{task_id}"
+    refused = client.post(f"{url}/accept", data={}, follow_redirects=True)
+    assert "请提供所读取任务的版本号" in refused.get_data(as_text=True)
+    refused = client.post(f"{url}/complete", data={"version": version, "amount": "1000.00", "note": " "},
+                          follow_redirects=True)
+    assert "请填写办理结果" in refused.get_data(as_text=True)
+    assert load(app, task_id)["status"] == "ready" and load(app, task_id)["version"] == version
+    done = client.post(f"{url}/complete", data={"version": version, "amount": "1000.00", "note": "已支付"},
+                       follow_redirects=True)
+    assert "已办结" in done.get_data(as_text=True) and load(app, task_id)["result_note"] == "已支付"
 
 
 def test_others_cannot_move_a_task_on_the_screens(app, client, rs01):
@@ -418,7 +483,8 @@ def test_exactly_one_of_two_concurrent_api_completions_wins(app, rs01):
 
     def complete(n):
         barrier.wait(timeout=30)
-        answer = _move(clients[n], headers[n], task_id, action="complete", version=version, amount="1000.00")
+        answer = _move(clients[n], headers[n], task_id, action="complete", version=version, amount="1000.00",
+                       note="已支付")
         answers.append((answer.status_code, answer.get_json().get("message")))
 
     threads = [threading.Thread(target=complete, args=(n,)) for n in range(2)]
@@ -427,8 +493,75 @@ def test_exactly_one_of_two_concurrent_api_completions_wins(app, rs01):
     for t in threads:
         t.join(timeout=60)
     assert sorted(code for code, _m in answers) == [200, 409]
-    assert next(m for code, m in answers if code == 409) == STALE
+    # Told its version is stale, or (where the loser read the task after the winner's
+    # commit, as SQLite's serialised transactions make it) that it is completed already.
+    assert next(m for code, m in answers if code == 409) in (STALE, ALREADY_COMPLETED)
     with app.app_context():
         assert db.session.get(Task, task_id).status == "completed"
         assert db.session.get(Case, _case_id).status == "in_progress"
+        db.session.remove()
+
+
+# --- two departments finishing a case's last two tasks at once -----------------------
+
+
+def _case_with_two_tasks_left(app):
+    """A case whose cremation is done and whose last two tasks, GA01 (公安) and CL01
+    (残联), are ready: (case id, {item code: task id})."""
+    with app.app_context():
+        case = make_case("window", ["disability_certificate"], name="同时办结")
+        window = user("window")
+        for code in ("DECEASED_ID", "HUKOU_BOOK", "DEATH_PROOF", "APPLICANT_ID"):
+            chain.add_material(db.session, case, material(code), window, original_checked=True)
+        for code in ("DECEASED_ID", "HUKOU_BOOK", "DEATH_PROOF", "APPLICANT_ID"):
+            scan(case, code)
+        chain.complete_task(db.session, task_of(case, "MZ01"), window)
+        db.session.commit()
+        assert {t.item.code: t.status for t in case.tasks} == {"MZ01": "completed", "GA01": "ready", "CL01": "ready"}
+        ids = case.id, {t.item.code: t.id for t in case.tasks}
+        db.session.remove()
+    return ids
+
+
+def _finish_at_once(app, task_id, username, results, barrier):
+    """A clerk has the case's page open (its tasks read, the reading transaction
+    ended); then both clerks complete their task at the same moment."""
+    with app.app_context():
+        task = db.session.get(Task, task_id)
+        clerk = user(username)
+        _ = [(t.status, t.version) for t in task.case.tasks]  # what the page showed
+        db.session().expire_on_commit = False  # keep what was read, as a page does
+        db.session.commit()  # end the read: on SQLite every transaction holds the write lock
+        barrier.wait(timeout=30)
+        try:
+            chain.complete_task(db.session, task, clerk, note=f"{username}已办结", version=task.version)
+            db.session.commit()
+            results.append(username)
+        except Exception as exc:  # noqa: BLE001  (the assertion below names it)
+            db.session.rollback()
+            results.append(repr(exc))
+        finally:
+            db.session.remove()
+
+
+def test_a_case_whose_last_two_tasks_finish_at_once_completes_exactly_once(app):
+    from app.models import Notification
+    from app.models.notify import CASE_COMPLETED
+
+    case_id, tasks = _case_with_two_tasks_left(app)
+    results, barrier = [], threading.Barrier(2)
+    threads = [threading.Thread(target=_finish_at_once, args=(app, tasks[code], username, results, barrier))
+               for code, username in (("GA01", "ga"), ("CL01", "cl"))]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(timeout=60)
+    assert sorted(results) == ["cl", "ga"]
+    with app.app_context():
+        case = db.session.get(Case, case_id)
+        assert {t.status for t in case.tasks} == {"completed"}
+        assert case.status == "completed" and case.completed_at is not None
+        # One event: every notification of the case's completion carries one occurrence.
+        keys = [n.key for n in db.session.query(Notification).filter_by(case_id=case_id, event=CASE_COMPLETED)]
+        assert keys and len({key.split(":")[2] for key in keys}) == 1, keys
         db.session.remove()

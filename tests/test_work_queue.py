@@ -38,6 +38,7 @@ def queue(app):
         soon = make_case("window", ["pension_enterprise"], name="将到期")
         today = make_case("window", ["pension_enterprise"], name="今日到期")
         done = make_case("window", ["pension_enterprise"], name="已办结")
+        refused = make_case("window", ["pension_enterprise"], name="不予办理")
         stopped = make_case("window", ["pension_enterprise"], name="补正中")
         yy = make_case("yy-window", ["pension_enterprise"], name="弋阳逝者")
         _set(_task(enterprise, "RS02"), "ready", datetime.date(2026, 12, 7))  # overdue by 2
@@ -45,6 +46,7 @@ def queue(app):
         _set(_task(soon, "RS02"), "ready", datetime.date(2026, 12, 11))  # 2 left
         _set(_task(today, "RS02"), "ready", TODAY)
         _set(_task(done, "RS02"), "completed", datetime.date(2026, 12, 1))
+        _set(_task(refused, "RS02"), "rejected", datetime.date(2026, 12, 2))
         stopped_task = _task(stopped, "RS02")
         _set(stopped_task, "supplement_requested", datetime.date(2026, 12, 1))
         stopped_task.supplement_days_left = 1
@@ -73,6 +75,7 @@ def queue(app):
             "soon": _task(soon, "RS02").id,
             "today": _task(today, "RS02").id,
             "done": _task(done, "RS02").id,
+            "rejected": _task(refused, "RS02").id,
             "stopped": stopped_task.id,
             "yy": _task(yy, "RS02").id,
             "ga": ga.id,
@@ -106,17 +109,26 @@ def test_clerk_sees_only_own_departments_open_tasks(client, queue):
     rows = _rows(_list(login(client, "rs")))
     for key in ("overdue", "rs01", "soon", "today", "stopped"):
         assert queue[key] in rows, key
-    for key in ("done", "yy", "ga"):
+    for key in ("done", "rejected", "yy", "ga"):
         assert queue[key] not in rows, key
 
 
 def test_days_left_count_working_days_and_overdue_rows_are_marked(client, queue):
-    rows = _rows(_list(login(client, "rs")))
+    page = _list(login(client, "rs"))
+    rows = _rows(page)
     assert "-2" in rows[queue["overdue"]] and "超期2个工作日" in rows[queue["overdue"]]
     assert rows[queue["soon"]].rstrip().endswith("2")
     assert rows[queue["rs01"]].rstrip().endswith("3")
     assert "超期" not in rows[queue["soon"]] and "已超时" not in rows[queue["today"]]
     assert "1 计时暂停" in rows[queue["stopped"]]  # the clock stands at what was left
+    marked = _marked_rows(page)
+    assert queue["overdue"] in marked
+    assert not {queue[k] for k in ("soon", "today", "rs01", "stopped")} & marked
+
+
+def _marked_rows(page):
+    """The ids of the rows marked overdue (the whole row, not only its cell)."""
+    return {int(pk) for pk in re.findall(r'<tr class="danger overdue">.*?/taskview/show/(\d+)', page, re.S)}
 
 
 def test_queue_is_ordered_most_urgent_first(client, queue):
@@ -125,8 +137,27 @@ def test_queue_is_ordered_most_urgent_first(client, queue):
     assert [pk for pk in order if pk in mine] == mine
 
 
+def _header(page, label):
+    return next(th for th in re.findall(r"<th[^>]*>.*?</th>", page, re.S) if label in th)
+
+
+def test_the_default_order_is_shown_on_the_deadline_header(client, queue):
+    login(client, "rs")
+    deadline = _header(_list(client), "办理期限")
+    assert 'class="default-order"' in deadline and "最紧急的在前" in deadline and "fa-chevron-up" in deadline
+    assert "_od_TaskView=desc" in deadline.replace("&amp;", "&")  # a click reverses it
+    assert "fa-arrows-v" in _header(_list(client), "状态")
+    reversed_page = _list(client, _oc_TaskView="deadline", _od_TaskView="desc")
+    assert "default-order" not in _header(reversed_page, "办理期限")
+    order = [pk for pk in _rows(reversed_page) if pk in {queue["overdue"], queue["rs01"]}]
+    assert order == [queue["rs01"], queue["overdue"]]
+
+
 def test_quick_filters(client, queue):
     login(client, "rs")
+    page = _list(client)
+    for label in ("全部在办", "待办", "今日到期", "即将到期", "已超时"):
+        assert label in page.split("work-queue-quick", 1)[1].split("</p>", 1)[0], label
     overdue = _rows(_list(client, due="overdue"))
     assert queue["overdue"] in overdue
     assert not {queue[k] for k in ("soon", "today", "rs01", "stopped")} & set(overdue)
@@ -137,13 +168,59 @@ def test_quick_filters(client, queue):
     assert queue["stopped"] not in todo
 
 
-def test_status_search_filter(client, queue):
-    rows = _rows(_list(login(client, "rs"), _flt_0_status="accepted"))
-    assert queue["rs01"] in rows and queue["soon"] not in rows
+def test_due_soon_is_due_within_the_next_working_days(client, queue):
+    login(client, "rs")
+    # Today is Wednesday 12-09: "soon" is today and Thursday 12-10 by default; two
+    # working days reach Friday 12-11, three Monday 12-14.
+    soon = set(_rows(_list(client, due="soon")))
+    assert queue["today"] in soon
+    assert not {queue[k] for k in ("soon", "rs01", "overdue", "stopped")} & soon
+    two = set(_rows(_list(client, due="soon", days=2)))
+    assert {queue["today"], queue["soon"]} <= two and queue["rs01"] not in two
+    three = set(_rows(_list(client, due="soon", days=3)))
+    assert {queue["today"], queue["soon"], queue["rs01"]} <= three and queue["overdue"] not in three
+    assert set(_rows(_list(client, due="soon", days="abc"))) == soon  # nonsense: the default window
+
+
+def test_status_choice_has_chinese_labels_and_lists_finished_tasks(client, queue):
+    login(client, "rs")
+    choice = _list(client).split('name="status"', 1)[1].split("</select>", 1)[0]
+    for value, label in (("", "全部在办"), ("ready", "待办理"), ("accepted", "已受理"),
+                         ("supplement_requested", "待补正"), ("completed", "已办结"), ("rejected", "不予办理"),
+                         ("all", "全部状态")):
+        assert re.search(rf'<option value="{value}"[^>]*>\s*{label}\s*</option>', choice), label
+    accepted = _rows(_list(client, status="accepted"))
+    assert queue["rs01"] in accepted and queue["soon"] not in accepted
+    completed = _rows(_list(client, status="completed"))
+    assert queue["done"] in completed and not {queue[k] for k in ("rs01", "soon", "rejected")} & set(completed)
+    rejected = _rows(_list(client, status="rejected"))
+    assert queue["rejected"] in rejected and queue["done"] not in rejected
+    everything = _rows(_list(client, status="all"))
+    assert {queue[k] for k in ("done", "rejected", "rs01", "stopped")} <= set(everything)
+    assert queue["yy"] not in everything and queue["ga"] not in everything  # the row filter still holds
+    chosen = _list(client, status="completed")
+    assert re.search(r'<option value="completed" selected>', chosen)
+    assert set(_rows(_list(client, status="nonsense"))) == set(_rows(_list(client)))
+    assert set(_rows(_list(client, status="accepted", due="overdue"))).isdisjoint(
+        {queue[k] for k in ("rs01", "overdue", "done")})
+
+
+def test_a_supervisor_lists_the_regions_finished_tasks(client, queue):
+    rows = _rows(_list(login(client, "supervisor"), status="completed"))
+    assert queue["done"] in rows and queue["yy"] not in rows and queue["rs01"] not in rows
 
 
 def test_finished_task_page_still_opens(client, queue):
     assert login(client, "rs").get(f"/taskview/show/{queue['done']}").status_code == 200
+
+
+def test_empty_values_show_as_nothing_not_none(client, queue):
+    login(client, "rs")
+    for url in (f"/taskview/show/{queue['rs01']}", f"/taskview/show/{queue['stopped']}", "/taskview/list/?psize_TaskView=1000",
+                "/taskview/list/?status=all&psize_TaskView=1000"):
+        page = client.get(url).get_data(as_text=True)
+        assert "办理结果" in page or "/list/" in url
+        assert not re.search(r">\s*None\s*<", page), url
 
 
 def test_deceased_id_is_masked_unless_the_item_needs_it(client, queue):

@@ -8,6 +8,7 @@ import decimal
 
 from flask import current_app, has_app_context
 from flask_babel import lazy_gettext as _l
+from sqlalchemy import select
 from sqlalchemy.orm import object_session
 from sqlalchemy.orm.exc import StaleDataError
 
@@ -16,7 +17,7 @@ from app.domain import audit, rules
 from app.domain.clock import to_cst_date
 from app.domain.labels import STATUS_LABELS
 from app.domain.workdays import load_calendar
-from app.models import CaseMaterial
+from app.models import Case, CaseMaterial, Task
 from app.models.case import (
     ACCEPTED,
     CASE_CANCELLED,
@@ -67,6 +68,41 @@ def flush(session):
         session.flush()
     except StaleDataError as exc:
         raise stale_error() from exc
+
+
+# ``version=UNCHECKED``: the caller (the CLI, a bulk load, a test) holds no version a
+# client read; the screens and the API always pass the one they were given.
+UNCHECKED = object()
+
+
+def check_version(task, version):
+    """Refuse a move made on a version of the task other than its current one: the
+    version must be given, as an integer (or its digits as text, as a form posts it)."""
+    if version is UNCHECKED:
+        return
+    if isinstance(version, str) and version.strip().isdigit():
+        version = int(version.strip())
+    if isinstance(version, bool) or not isinstance(version, int):
+        raise ChainError(_l("Give the version of the task you read, as a whole number."), field="version")
+    if version != task.version:
+        raise stale_error()
+
+
+def lock_case(session, case, moving=None):
+    """Lock the case's row (SELECT … FOR UPDATE) and read its other tasks again under
+    the lock, before a transition reads or changes them. Two departments finishing a
+    case's last two tasks at once then roll it up one after the other, the second
+    seeing the first's commit. Every transition takes the case first and its tasks
+    after (at flush), so two never wait on each other in opposite orders. The moving
+    task is not read again: a concurrent change of it must fail its version check."""
+    if case.id is None:
+        return  # not written yet: no other transaction can see it
+    session.execute(select(Case).where(Case.id == case.id).with_for_update()
+                    .execution_options(populate_existing=True))
+    others = select(Task).where(Task.case_id == case.id)
+    if moving is not None:
+        others = others.where(Task.id != moving.id)
+    session.execute(others.execution_options(populate_existing=True)).scalars().all()
 
 
 def _required(value, field, message):
@@ -120,6 +156,7 @@ def add_material(session, case, material, user, *, original_checked=False, conte
     """Record a material of a case: its original checked at the window and/or a scan.
     Tasks that were waiting for it become ready. A file stored for a transaction that
     then fails is removed by the caller through ``storage.remove``."""
+    lock_case(session, case)
     if case.status not in OPEN_CASE_STATES:
         raise ChainError(_l("Case %(no)s is closed; materials can no longer be added.", no=case.case_no))
     if not original_checked and content is None:
@@ -178,7 +215,8 @@ def resume_supplemented_tasks(session, case, material, user, now=None, calendar=
 def roll_up(case, now=None):
     """A case is in progress once any task has moved past waiting for or being ready,
     and completed (at ``now``, the time of the last move) when every task is completed
-    or rejected."""
+    or rejected. The caller holds the case's lock (``lock_case``), so the tasks read
+    here are those other transactions committed."""
     if case.status not in OPEN_CASE_STATES:
         return
     states = [task.status for task in case.tasks]
@@ -227,20 +265,30 @@ def parse_amount(value):
     return amount.quantize(_CENT)
 
 
-def complete_task(session, task, user, note=None, now=None, calendar=None, produce=None, amount=None):
-    """Complete a ready or accepted task. A payout item (``item.payout_days``) records
-    the amount paid (元) and the expected arrival date: the item's payout working days
-    from the completion day (CST). If its item produces a material (cremation produces
-    the 火化证明), the document is issued as a case material, which readies the tasks
-    waiting for it. ``produce(material, case, issued_on)`` renders it."""
+def complete_task(session, task, user, note=None, now=None, calendar=None, produce=None, amount=None,
+                  version=UNCHECKED):
+    """Complete a ready or accepted task with its result: a note (required, as a
+    rejection's reason is, except for an item whose result is the document it issues).
+    A payout item (``item.payout_days``) records the amount paid (元) and the expected
+    arrival date: the item's payout working days from the completion day (CST). If its
+    item produces a material (cremation produces the 火化证明), the document is issued
+    as a case material, which readies the tasks waiting for it.
+    ``produce(material, case, issued_on)`` renders it."""
+    lock_case(session, task.case, moving=task)
     if task.status not in IN_HAND_STATES:
         raise ChainError(_l("This task cannot be completed while it is %(state)s.", state=state_label(task)))
+    check_version(task, version)
     payout_days = task.item.payout_days
     amount = parse_amount(amount)
     if payout_days is None and amount is not None:
         raise ChainError(_l("This item pays nothing out; leave the amount empty."), field="amount")
     if payout_days is not None and amount is None and payout_amount_required():
         raise ChainError(_l("Enter the amount paid out, in yuan."), field="amount")
+    material = task.item.produces_material
+    if material is None:
+        note = _required(note, "note", _l("Write the result of handling the item."))
+    else:
+        note = (note.strip() or None) if isinstance(note, str) else None
     now = now or utcnow()
     if payout_days is not None and amount is not None:
         # Read before changing the task: a query autoflushes, and a concurrent change
@@ -261,7 +309,6 @@ def complete_task(session, task, user, note=None, now=None, calendar=None, produ
     outbox.emit(session, TASK_COMPLETED, task=task,
                 params=outbox.task_params(task, note=note, amount=payout.get("amount"),
                                           payout_expected_date=payout.get("expected")))
-    material = task.item.produces_material
     if material is not None:
         if produce is None:
             from app import pdf
@@ -275,10 +322,12 @@ def complete_task(session, task, user, note=None, now=None, calendar=None, produ
     return task
 
 
-def accept_task(session, task, user, note=None, now=None):
+def accept_task(session, task, user, note=None, now=None, version=UNCHECKED):
     """The department takes a ready task in hand."""
+    lock_case(session, task.case, moving=task)
     if task.status != READY:
         raise ChainError(_l("This task cannot be accepted while it is %(state)s.", state=state_label(task)))
+    check_version(task, version)
     task.status = ACCEPTED
     task.accepted_at = now or utcnow()
     audit.record(session, user, "task_accepted", case=task.case, obj=task, from_state=READY, to_state=ACCEPTED,
@@ -288,10 +337,12 @@ def accept_task(session, task, user, note=None, now=None):
     return task
 
 
-def reject_task(session, task, user, reason, now=None):
+def reject_task(session, task, user, reason, now=None, version=UNCHECKED):
     """The department refuses a ready or accepted task (不予办理), with a reason."""
+    lock_case(session, task.case, moving=task)
     if task.status not in IN_HAND_STATES:
         raise ChainError(_l("This task cannot be rejected while it is %(state)s.", state=state_label(task)))
+    check_version(task, version)
     reason = _required(reason, "reason", _l("Give the reason why the item cannot be handled."))
     before = task.status
     task.status = REJECTED
@@ -316,12 +367,14 @@ def supplement_choices(task):
     return codes
 
 
-def request_supplement(session, task, user, note, material_codes, now=None, calendar=None):
+def request_supplement(session, task, user, note, material_codes, now=None, calendar=None, version=UNCHECKED):
     """The department asks for a supplement (补正) naming the missing material(s). The
     clock stops: the working days left until the deadline are kept until the window
     adds what was asked for (see ``resume_supplemented_tasks``)."""
+    lock_case(session, task.case, moving=task)
     if task.status not in IN_HAND_STATES:
         raise ChainError(_l("A supplement cannot be requested while the task is %(state)s.", state=state_label(task)))
+    check_version(task, version)
     note = _required(note, "note", _l("Say what is missing or wrong."))
     codes = []
     for code in material_codes or []:
@@ -360,6 +413,7 @@ def request_supplement(session, task, user, note, material_codes, now=None, cale
 def cancel_case(session, case, user, reason, now=None):
     """The window cancels a case (撤销), with a reason: its open tasks are closed as
     rejected with a note saying so, and the case is cancelled."""
+    lock_case(session, case)
     if case.status not in OPEN_CASE_STATES:
         raise ChainError(_l("Case %(no)s is %(state)s and cannot be cancelled.", no=case.case_no,
                             state=STATUS_LABELS.get(case.status, case.status)))

@@ -152,5 +152,6 @@ class CaseSecurityManager(SecurityManager):
     def _audit_login(self, user, action):
         from app.domain import audit
 
-        audit.record(self.session, user, action, obj=None, via="api" if request.path.startswith("/api/") else "screen")
+        audit.record(self.session, user, action, obj=None, region_id=audit.user_region_id(user),
+                     via="api" if request.path.startswith("/api/") else "screen")
         self.session.commit()

@@ -1,10 +1,51 @@
-"""The audit log screen: read-only for everyone, administrators included."""
+"""The audit log screen: read-only for everyone, administrators included. Codes are
+shown as what they mean (an action, the kind of object, a state), an empty cell as
+nothing."""
 
 from flask_appbuilder.models.sqla.interface import SQLAInterface
 from flask_babel import lazy_gettext as _l
 
+from app.domain.labels import STATUS_LABELS
 from app.models import AuditLog
 from app.views.base import ScopedModelView, business_datetime
+
+ACTION_LABELS = {
+    "login": _l("Signed in"),
+    "login_failed": _l("Failed to sign in"),
+    "case_registered": _l("Registered the case"),
+    "case_cancelled": _l("Cancelled the case"),
+    "material_added": _l("Added a material"),
+    "material_downloaded": _l("Downloaded a material"),
+    "registration_form_printed": _l("Printed the registration form"),
+    "completion_notice_printed": _l("Printed the completion notice"),
+    "death_certificate_lookup": _l("Looked up a death proof"),
+    "task_ready": _l("Task became ready"),
+    "task_accepted": _l("Accepted the task"),
+    "task_completed": _l("Completed the task"),
+    "task_rejected": _l("Rejected the task"),
+    "task_closed_by_cancellation": _l("Closed the task with its case"),
+    "supplement_requested": _l("Requested a supplement"),
+    "supplement_received": _l("Supplement received"),
+    "task_urged": _l("Urged the task"),
+}
+
+# ``object_type`` is the model's class name, lower-cased (app/domain/audit.py).
+OBJECT_LABELS = {
+    "case": _l("Case"),
+    "task": _l("Task"),
+    "casematerial": _l("Case material"),
+    "deathcertificate": _l("Death proof"),
+    "taskurging": _l("Urging"),
+}
+
+
+def label_or_blank(labels):
+    """The label of a code; an unknown code as it is; nothing for none."""
+    return lambda value: labels.get(value, value) if value is not None else ""
+
+
+def blank(value):
+    return "" if value is None else value
 
 
 class AuditLogView(ScopedModelView):
@@ -28,4 +69,15 @@ class AuditLogView(ScopedModelView):
         "reason": _l("Reason"),
         "detail": _l("Detail"),
     }
-    formatters_columns = {"at": business_datetime}
+    formatters_columns = {
+        "at": business_datetime,
+        "username": blank,
+        "action": label_or_blank(ACTION_LABELS),
+        "object_type": label_or_blank(OBJECT_LABELS),
+        "object_id": blank,
+        "case_id": blank,
+        "from_state": label_or_blank(STATUS_LABELS),
+        "to_state": label_or_blank(STATUS_LABELS),
+        "reason": blank,
+        "detail": blank,
+    }

@@ -18,7 +18,7 @@ from app.domain.labels import FORM_LABELS
 from app.domain.workdays import load_calendar
 from app.extensions import db
 from app.models import CalendarDay, Case, CaseMaterial, Material, Task, TaskUrging
-from app.models.case import ACCEPTED, OPEN_TASK_STATES, READY
+from app.models.case import ACCEPTED, OPEN_TASK_STATES, READY, TASK_STATES
 from app.security.scope import current_scope, scope_query
 from app.views.api_schemas import TaskDetailSchema, TaskRowSchema
 from app.views.base import (
@@ -73,12 +73,34 @@ TASK_LABELS = {
 DECEASED_ID = "DECEASED_ID"
 RUNNING = (READY, ACCEPTED)  # the states in which a task's clock runs
 
-# Quick filters of the work queue (``?due=``): open tasks in hand, due today, overdue.
+# The status choice of the work queue (``?status=``): its open tasks by default; a state
+# lists the tasks in it, finished ones included; ``all`` lists every state.
+ALL_STATES = "all"
+STATUS_CHOICES = {
+    "": _l("All open tasks"),
+    **{state: STATUS_LABELS[state] for state in TASK_STATES},
+    ALL_STATES: _l("All states"),
+}
+
+# Quick filters of the work queue (``?due=``), on the tasks whose clock runs: in hand,
+# due today, due within the next ``?days=`` working days (today included), overdue.
 DUE_WINDOWS = {
     "todo": _l("To do"),
     "today": _l("Due today"),
+    "soon": _l("Due soon"),
     "overdue": _l("Overdue"),
 }
+DUE_SOON_DAYS, DUE_SOON_MAX_DAYS = 1, 30
+
+
+def queue_choice(args):
+    """The work queue's (status, due window, working days of "due soon") from the
+    request's arguments; anything unknown falls back to the default."""
+    status = args.get("status", "")
+    due = args.get("due", "")
+    days = args.get("days", "")
+    days = int(days) if days.isdigit() and 1 <= int(days) <= DUE_SOON_MAX_DAYS else DUE_SOON_DAYS
+    return (status if status in STATUS_CHOICES else "", due if due in DUE_WINDOWS else "", days)
 
 
 # The calendar the screens show days left with: read at most every DISPLAY_CALENDAR_TTL
@@ -119,26 +141,35 @@ def time_left(task):
 
 
 class WorkQueueFilter(BaseFilter):
-    """The work queue lists open tasks only, narrowed by the quick filter ``?due=``;
-    or, with ``?figure=``, the tasks behind a figure of the dashboard, open or not
-    (``statistics.figure_filter``). The row filter applies either way."""
+    """The work queue lists open tasks, or those of the state chosen (``?status=``),
+    narrowed by the quick filter ``?due=``; or, with ``?figure=``, the tasks behind a
+    figure of the dashboard, open or not (``statistics.figure_filter``). The row
+    filter applies either way."""
 
     name = "work queue"
     arg_name = None
 
     def apply(self, query, value):
-        behind = statistics.figure_filter(request.args) if has_request_context() else None
+        if not has_request_context():
+            return query.filter(Task.status.in_(OPEN_TASK_STATES))
+        behind = statistics.figure_filter(request.args)
         if behind is not None:
             return query.filter(behind)
-        query = query.filter(Task.status.in_(OPEN_TASK_STATES))
-        due = request.args.get("due") if has_request_context() else None
+        status, due, days = queue_choice(request.args)
+        if status == "":
+            query = query.filter(Task.status.in_(OPEN_TASK_STATES))
+        elif status != ALL_STATES:
+            query = query.filter(Task.status == status)
         today = clock.today_cst()
-        if due == "todo":
+        if due:
             query = query.filter(Task.status.in_(RUNNING))
-        elif due == "today":
-            query = query.filter(Task.status.in_(RUNNING), Task.deadline == today)
+        if due == "today":
+            query = query.filter(Task.deadline == today)
+        elif due == "soon":
+            query = query.filter(Task.deadline >= today,
+                                 Task.deadline <= request_calendar().add_working_days(today, days))
         elif due == "overdue":
-            query = query.filter(Task.status.in_(RUNNING), Task.deadline < today)
+            query = query.filter(Task.deadline < today)
         return query
 
 
@@ -238,14 +269,16 @@ class TaskView(ScopedModelView):
     base_permissions = ["can_list", "can_show", "can_urge"]
     list_columns = ["case.case_no", "item", "case.deceased_name", "department", "status", "deadline", "clock"]
     show_columns = ["case", "item", "department", "status", "ready_at", "deadline", "result_note"]
-    search_columns = ["status", "deadline", "item"]
+    # The state is chosen from the queue's own labelled list (``?status=``), not typed.
+    search_columns = ["deadline", "item"]
     order_columns = ["deadline", "status"]
-    base_order = ("deadline", "asc")
+    base_order = ("deadline", "asc")  # most urgent first: overdue, then due soonest
     label_columns = dict(TASK_LABELS, clock=_l("Working days left"))
     formatters_columns = {
         "status": label_of(STATUS_LABELS),
         "deadline": business_date,
         "ready_at": business_datetime,
+        "result_note": lambda value: value or "",
         "clock": time_left,
     }
     list_template = "task_list.html"
@@ -258,12 +291,15 @@ class TaskView(ScopedModelView):
 
     def _get_list_widget(self, filters, **kwargs):
         # Only the list is the work queue: a finished task's page still opens.
-        return super()._get_list_widget(filters.get_joined_filters(self._queue_filters), **kwargs)
+        sorted_by_default = f"_oc_{self.__class__.__name__}" not in request.args
+        return super()._get_list_widget(filters.get_joined_filters(self._queue_filters), today=clock.today_cst(),
+                                        default_order=self.base_order if sorted_by_default else None, **kwargs)
 
     def render_template(self, template, **kwargs):
         if template == self.list_template:
-            kwargs.update(due_windows=DUE_WINDOWS, due=request.args.get("due"),
-                          figure=statistics.figure_description(request.args))
+            status, due, days = queue_choice(request.args)
+            kwargs.update(status_choices=STATUS_CHOICES, status=status, due_windows=DUE_WINDOWS, due=due, days=days,
+                          max_days=DUE_SOON_MAX_DAYS, figure=statistics.figure_description(request.args))
         return super().render_template(template, **kwargs)
 
     @expose("/show/<pk>", methods=["GET"])

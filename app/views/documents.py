@@ -136,8 +136,8 @@ class CaseDocumentsView(BaseView):
                          download_name=f"{row.case.case_no}-{row.material.code}{_extension(row)}")
 
     def _move_task(self, pk, move, done):
-        """Apply ``move(task)`` to a task the user may see and write, with the version
-        the form was drawn with; on refusal roll back and flash why."""
+        """Apply ``move(task, version)`` to a task the user may see and write, with the
+        version the form was drawn with; on refusal roll back and flash why."""
         task = visible_or_404(Task, pk)
         case_id, item_name = task.case_id, task.item.name
         back = redirect(url_for("CaseView.show", pk=case_id))
@@ -145,10 +145,7 @@ class CaseDocumentsView(BaseView):
             return back
         try:
             check_writable(task)
-            version = request.form.get("version")
-            if version and (not version.isdigit() or int(version) != task.version):
-                raise chain.stale_error()
-            move(task)
+            move(task, request.form.get("version"))
             db.session.commit()
         except AccessDenied as exc:
             db.session.rollback()
@@ -168,30 +165,32 @@ class CaseDocumentsView(BaseView):
     @has_access
     def accept(self, pk):
         return self._move_task(
-            pk, lambda task: chain.accept_task(db.session, task, g.user, note=request.form.get("note") or None),
+            pk, lambda task, version: chain.accept_task(db.session, task, g.user, note=request.form.get("note") or None,
+                                                        version=version),
             lambda item: _l("%(item)s accepted.", item=item))
 
     @expose("/task/<int:pk>/complete", methods=["POST"])
     @has_access
     def complete(self, pk):
         return self._move_task(
-            pk, lambda task: chain.complete_task(db.session, task, g.user, note=request.form.get("note") or None,
-                                                 amount=request.form.get("amount")),
+            pk, lambda task, version: chain.complete_task(db.session, task, g.user, note=request.form.get("note"),
+                                                          amount=request.form.get("amount"), version=version),
             lambda item: _l("%(item)s completed.", item=item))
 
     @expose("/task/<int:pk>/reject", methods=["POST"])
     @has_access
     def reject(self, pk):
         return self._move_task(
-            pk, lambda task: chain.reject_task(db.session, task, g.user, request.form.get("reason")),
+            pk, lambda task, version: chain.reject_task(db.session, task, g.user, request.form.get("reason"),
+                                                        version=version),
             lambda item: _l("%(item)s: not handled, with the reason recorded.", item=item))
 
     @expose("/task/<int:pk>/supplement", methods=["POST"])
     @has_access
     def request_supplement(self, pk):
         return self._move_task(
-            pk, lambda task: chain.request_supplement(db.session, task, g.user, request.form.get("note"),
-                                                      request.form.getlist("materials")),
+            pk, lambda task, version: chain.request_supplement(db.session, task, g.user, request.form.get("note"),
+                                                               request.form.getlist("materials"), version=version),
             lambda item: _l("%(item)s: supplement requested; the clock is stopped.", item=item))
 
     @expose("/<int:pk>/cancel", methods=["POST"])

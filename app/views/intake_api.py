@@ -198,13 +198,15 @@ class CaseIntakeApi(BaseApi):
 
 # action → how it moves a task, given the request body
 TRANSITIONS = {
-    "accept": lambda task, body: chain.accept_task(db.session, task, g.user, note=body.get("note")),
+    "accept": lambda task, body: chain.accept_task(db.session, task, g.user, note=body.get("note"),
+                                                   version=body.get("version")),
     "complete": lambda task, body: chain.complete_task(db.session, task, g.user, note=body.get("note"),
-                                                       amount=body.get("amount")),
-    "reject": lambda task, body: chain.reject_task(db.session, task, g.user, body.get("reason")),
+                                                       amount=body.get("amount"), version=body.get("version")),
+    "reject": lambda task, body: chain.reject_task(db.session, task, g.user, body.get("reason"),
+                                                   version=body.get("version")),
     "request_supplement": lambda task, body: chain.request_supplement(
         db.session, task, g.user, body.get("note"),
-        body.get("materials") if isinstance(body.get("materials"), list) else []),
+        body.get("materials") if isinstance(body.get("materials"), list) else [], version=body.get("version")),
 }
 
 
@@ -215,12 +217,64 @@ class TaskTransitionApi(BaseApi):
     @expose("/<int:pk>/transition", methods=["POST"])
     @protect()
     def transition(self, pk):
-        """Move a task: ``{"action", "version", ...}`` where action is ``accept`` or
-        ``complete`` (optional ``note``; ``amount`` in 元, a string such as ``"1234.50"``,
-        for a payout item), ``reject`` (``reason`` required) or
-        ``request_supplement`` (``note`` and ``materials``, a list of material codes,
-        required). 409 when the task's state does not allow the action or ``version`` is
-        stale; 422 with ``errors`` when a required field is missing."""
+        """Move a task (accept, complete, reject, request a supplement).
+        ---
+        post:
+          summary: Move a task
+          description: >-
+            ``version`` is required: the task's ``version`` as read (an integer; its digits as a
+            string are accepted), so that a move made on a stale read is refused (409). ``note``
+            is required to ``complete`` (the result; not for an item that issues a document) and
+            to ``request_supplement`` (what is missing), ``reason`` to ``reject``, ``amount`` (元)
+            to ``complete`` a payout item, ``materials`` (material codes) to
+            ``request_supplement``.
+          parameters:
+          - in: path
+            name: pk
+            required: true
+            schema:
+              type: integer
+          requestBody:
+            required: true
+            content:
+              application/json:
+                schema:
+                  type: object
+                  required: [action, version]
+                  properties:
+                    action:
+                      type: string
+                      enum: [accept, complete, reject, request_supplement]
+                    version:
+                      type: integer
+                      description: the task's version as read
+                    note:
+                      type: string
+                    reason:
+                      type: string
+                    amount:
+                      type: string
+                      example: "1234.50"
+                    materials:
+                      type: array
+                      items:
+                        type: string
+          responses:
+            200:
+              description: the task as it now is
+            400:
+              description: unknown action
+            403:
+              description: the task is not the caller's department's to move
+            404:
+              description: the caller may not see the task
+            409:
+              description: the task's state does not allow the action, or ``version`` is stale
+            422:
+              description: >-
+                a required field is missing or wrong: ``errors`` names it (``version``,
+                ``note``, ``reason``, ``amount``, ``materials``)
+        """
         task = visible(Task, pk)
         if task is None:
             return self.response_404()
@@ -233,9 +287,6 @@ class TaskTransitionApi(BaseApi):
         move = TRANSITIONS.get(body.get("action"))
         if move is None:
             return self.response(400, message=gettext("Unknown action."))
-        if body.get("version") is not None and body.get("version") != task.version:
-            return self.response(409, message=gettext("The task was changed by someone else; reload it."),
-                                 task=task_json(task))
         try:
             move(task, body)
             db.session.commit()
