@@ -110,6 +110,18 @@ def working_days_after(start, end, exceptions):
     return days
 
 
+def closed_by_cancellation(task):
+    """Whether the window's cancellation closed this task, rather than a department
+    refusing it: the audit log says so (the chain's cancellation), or, for generated
+    cases, which have no audit log, its note is the cancellation's, word for word."""
+    if task.status != REJECTED or task.case.status != CASE_CANCELLED:
+        return False
+    audited = {entry.action for entry in db.session.query(AuditLog).filter_by(object_type="task", object_id=task.id)}
+    if audited:
+        return "task_closed_by_cancellation" in audited
+    return task.result_note == f"案件已撤销：{task.case.cancel_reason}"
+
+
 def expected_figures(counties, period, today):
     """{(department code, item code): {...}} and the cases received, counted from the rows."""
     exceptions = {row.day: row.kind for row in db.session.query(CalendarDay)}
@@ -138,7 +150,7 @@ def expected_figures(counties, period, today):
             for stopped, resumed in stood_still.get(task.id, []):
                 days -= working_days_after(stopped, resumed or finished, exceptions)
             row["days"].append(days)
-        if task.status == REJECTED and in_period and task.case.status != CASE_CANCELLED:
+        if task.status == REJECTED and in_period and not closed_by_cancellation(task):
             row["rejected"] += 1
         if task.status in (READY, ACCEPTED) and task.deadline < today:
             row["overdue_now"] += 1
@@ -231,6 +243,44 @@ def test_the_city_supervisor_gets_both_counties(world, ctx):
     assert stats.cases_received == cases_hf + cases_yy > cases_hf > 0
     assert stats.totals.received == sum(r["received"] for r in (*expected_hf.values(), *expected_yy.values()))
     assert stats.totals.overdue_now == sum(r["overdue_now"] for r in (*expected_hf.values(), *expected_yy.values()))
+
+
+APRIL = Period.month(2025, 4)  # a month no other test uses
+
+
+@pytest.fixture(scope="module")
+def refused_then_cancelled(app):
+    """A 横峰县 case of April 2025: 人社 refuses RS02 on the 15th, then on the 16th the
+    window cancels the case, which closes its other open tasks."""
+    with app.app_context():
+        case = make_case("window", ["pension_enterprise", "medical_employee"], name="先拒后撤")
+        case.registered_at = utc(dt.date(2025, 4, 14), 9)
+        for task in case.tasks:
+            task.status, task.ready_at, task.deadline = READY, utc(dt.date(2025, 4, 14)), dt.date(2025, 4, 18)
+        db.session.commit()
+        refused = next(t for t in case.tasks if t.item.code == "RS02")
+        users = {u.username: u for u in db.session.query(DepartmentUser).filter(
+            DepartmentUser.username.in_(("rs", "window")))}
+        chain.reject_task(db.session, refused, users["rs"], "不符合支付条件", now=utc(dt.date(2025, 4, 15)))
+        chain.cancel_case(db.session, case, users["window"], "家属撤回申请", now=utc(dt.date(2025, 4, 16)))
+        db.session.commit()
+        ids = {"case": case.id, "refused": refused.id,
+               "closed": [t.id for t in case.tasks if t.id != refused.id]}
+        db.session.remove()
+        return ids
+
+
+def test_a_refusal_still_counts_when_the_case_is_cancelled_later(refused_then_cancelled, ctx):
+    stats = compute_statistics(db.session, region(HENGFENG), APRIL, scope=scope_of("manager"))
+    rejected = {(d.department.code, i.item.code): i.figures.rejected for d in stats.departments for i in d.items}
+    assert rejected[("RS", "RS02")] == 1  # 人社's own refusal
+    closed = db.session.query(Task).filter(Task.id.in_(refused_then_cancelled["closed"])).all()
+    assert closed and all(t.status == REJECTED for t in closed)
+    assert db.session.query(AuditLog).filter(AuditLog.action == "task_closed_by_cancellation",
+                                             AuditLog.object_id.in_([t.id for t in closed])).count() == len(closed)
+    assert all(rejected.get((t.department.code, t.item.code), 0) == 0 for t in closed)  # no one refused them
+    assert stats.totals.rejected == 1
+    assert_figures_agree(stats, (HENGFENG,))
 
 
 def test_the_overdue_list_names_every_overdue_task_with_its_urgings(world, ctx):
