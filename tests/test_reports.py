@@ -10,13 +10,23 @@ and removed again afterwards."""
 import csv
 import datetime as dt
 import io
+import re
 
 import pytest
 from sqlalchemy import func, select
 
 from app import reporting
 from app.domain import chain
-from app.domain.statistics import Period, compute_statistics, overdue_list
+from app.domain.statistics import (
+    DepartmentRef,
+    ItemRef,
+    OverdueList,
+    OverdueTask,
+    Period,
+    RegionRef,
+    compute_statistics,
+    overdue_list,
+)
 from app.extensions import db
 from app.models import (
     AuditLog,
@@ -396,3 +406,42 @@ def test_progress_is_reported_to_the_end(world, ctx):
     reporting.statistics_report(db.session, region(HENGFENG), JUNE, scope=Scope(sees_all=True), fmt="csv",
                                 progress=lambda done, total: seen.append((done, total)))
     assert seen and seen[-1][0] == seen[-1][1] and [d for d, _t in seen] == sorted(d for d, _t in seen)
+
+
+def long_overdue_list(n, departments=3):
+    """An overdue list of ``n`` tasks over a few departments, made up (no database)."""
+    refs = [DepartmentRef(i, f"D{i}", f"第{i}部门", "横峰县", f"第{i}部门") for i in range(1, departments + 1)]
+    item = ItemRef(1, "RS02", "企业养老保险参保人员丧葬费、抚恤金、个人账户一次性支付")
+    rows = [OverdueTask(task_id=i, case_id=i, case_no=f"361125-2025-{i:06d}", department=refs[i * departments // n],
+                        item=item, status="ready", ready_on=dt.date(2025, 6, 3), deadline=dt.date(2025, 6, 9),
+                        days_over=n - i, urgings=0, last_urged_on=None) for i in range(n)]
+    return OverdueList(RegionRef(1, HENGFENG, "横峰县"), dt.date(2025, 7, 1), dt.datetime(2025, 7, 1, 8), rows)
+
+
+def test_a_long_overdue_list_reports_progress_while_it_renders(tmp_path):
+    listed = long_overdue_list(400)
+    seen = []
+    content = reporting.render_overdue_pdf(listed, progress=lambda done, total: seen.append((done, total)))
+    assert len(seen) >= 3 and [d for d, _t in seen] == list(range(1, len(seen) + 1))
+    assert seen[-1][0] == seen[-1][1]
+    # Rendered in parts, it reads as one document: every task once, numbered within its
+    # department, the pages numbered on from part to part, the heading and note once.
+    text = drawn_text(content, tmp_path)
+    assert all(text.count(row.case_no) == 1 for row in listed.rows)
+    assert text.count("横峰县“身后一件事”联办超时督办清单截至") == 1 and text.count("超期工作日：办理期限之后") == 1
+    numbers = [int(n) for n in re.findall(r"第(\d+)页", text)]
+    assert numbers == list(range(1, len(numbers) + 1)) and len(numbers) >= len(seen)
+    assert "（续）" in text  # a department longer than a part goes on in the next
+    assert_chinese_font_embedded(content, tmp_path)
+
+
+def test_a_background_overdue_list_moves_through_intermediate_progress(world, ctx, monkeypatch):
+    listed = overdue_list(db.session, region(HENGFENG), scope=scope_of("manager"))
+    assert len(listed.rows) >= 6
+    monkeypatch.setattr(reporting, "OVERDUE_PART_ROWS", 3)
+    seen = []
+    reporting.overdue_report(db.session, region(HENGFENG), scope=scope_of("manager"), fmt="pdf",
+                             progress=lambda done, total: seen.append(100 * done // total))
+    intermediate = sorted(set(seen) - {0, 100})
+    assert len([p for p in intermediate if p > 25]) >= 2, seen  # the render's share moves too
+    assert seen == sorted(seen) and seen[-1] == 100
