@@ -170,16 +170,16 @@ def test_a_report_generated_while_its_period_ran_is_not_served_as_final(client, 
     with app.app_context():
         hengfeng = db.session.query(Region).filter_by(code="361125").one()
         key = report_jobs.scope_key(scope_for(user("manager")))
-        early = done_job("manager", "pdf", year, dt.datetime(2025, 6, 1, 2))
+        done_job("manager", "pdf", year, dt.datetime(2025, 6, 1, 2))
         assert report_jobs.cached(db.session, STATISTICS, "pdf", hengfeng, year, key, None) is None
         # The period ends on 31 December CST, that is 16:00 UTC that day.
-        at_the_end = done_job("manager", "pdf", year, dt.datetime(2025, 12, 31, 15, 59))
+        done_job("manager", "pdf", year, dt.datetime(2025, 12, 31, 15, 59))
         assert report_jobs.cached(db.session, STATISTICS, "pdf", hengfeng, year, key, None) is None
         final = done_job("manager", "pdf", year, dt.datetime(2026, 1, 5, 2))
         assert report_jobs.cached(db.session, STATISTICS, "pdf", hengfeng, year, key, None).id == final.id
         db.session.delete(final)
         db.session.commit()
-        early_id, at_the_end_id, region_id = early.id, at_the_end.id, hengfeng.id
+        region_id = hengfeng.id
         db.session.remove()
     # Through the screen: a month's report finished before the month ended is rendered anew.
     february = Period.month(2025, 2)
@@ -189,9 +189,12 @@ def test_a_report_generated_while_its_period_ran_is_not_served_as_final(client, 
     login(client, "manager")
     answer = client.get(f"/reports/statistics.pdf?month=2025-02&region={region_id}")
     assert answer.status_code == 200 and answer.data.startswith(b"%PDF")
-    assert client.get(f"/reports/statistics.pdf?month=2025-02&region={region_id}").headers["Location"] != (
-        f"/reports/jobs/{stale}/download")
-    assert early_id and at_the_end_id
+    with app.app_context():
+        kept = kept_jobs(february, "pdf")[-1].id
+        db.session.remove()
+    assert kept != stale
+    again = client.get(f"/reports/statistics.pdf?month=2025-02&region={region_id}")
+    assert again.status_code == 200 and again.headers["X-Report-Job"] == str(kept)
 
 
 def test_a_closed_months_report_rendered_at_once_is_kept_and_served_again(client, app):
@@ -212,9 +215,9 @@ def test_a_closed_months_report_rendered_at_once_is_kept_and_served_again(client
         assert kept.scope_key == report_jobs.scope_key(scope_for(user("manager")))
         kept_id = kept.id
         db.session.remove()
-    again = client.get(url)
-    assert again.status_code == 302 and again.headers["Location"].endswith(f"/reports/jobs/{kept_id}/download")
-    assert client.get(again.headers["Location"]).data == first.data
+    again = client.get(url)  # the same file, served from the job, not rendered again
+    assert again.status_code == 200 and again.headers["X-Report-Job"] == str(kept_id)
+    assert again.data == first.data and "X-Report-Job" not in first.headers
 
     # The city's supervisor asks for the same region and month: its own figures, its own file.
     login(client, "sr-supervisor")
@@ -225,7 +228,7 @@ def test_a_closed_months_report_rendered_at_once_is_kept_and_served_again(client
         assert len(jobs) == before + 2 and jobs[-1].scope_key != kept.scope_key
         city_job = jobs[-1].id
         db.session.remove()
-    assert client.get(url).headers["Location"].endswith(f"/reports/jobs/{city_job}/download")
+    assert client.get(url).headers["X-Report-Job"] == str(city_job)
 
     # 弋阳县's manager gets neither 横峰县's report nor its file.
     with app.app_context():
@@ -257,7 +260,8 @@ def test_a_csv_is_served_in_the_language_it_was_asked_in(client, app):
     assert english[0][:4] == ["Department", "Item code", "Item", "Received"]
     chinese = read_csv(client.get(url + "&_l_=zh", follow_redirects=True).data)
     assert chinese[0][:4] == ["部门", "事项编码", "事项", "受理"]
-    assert read_csv(client.get(url + "&_l_=en", follow_redirects=True).data)[0][0] == "Department"
+    again = client.get(url + "&_l_=en")
+    assert "X-Report-Job" in again.headers and read_csv(again.data)[0][0] == "Department"
 
 
 def test_a_worker_writes_a_csv_in_the_language_of_whoever_asked(ctx):

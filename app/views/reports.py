@@ -76,6 +76,13 @@ def file_response(content, mimetype, filename, inline=False):
     return response
 
 
+def job_file(job):
+    """A generated report's file; ``X-Report-Job`` says which job it comes from."""
+    response = file_response(job.content, report_jobs.MIMETYPES[job.fmt], job.filename, inline=job.fmt == "pdf")
+    response.headers["X-Report-Job"] = str(job.id)
+    return response
+
+
 class ReportsView(BaseView):
     route_base = "/reports"
     default_view = "dashboard"
@@ -152,7 +159,7 @@ class ReportsView(BaseView):
         scope, locale = current_scope(), report_jobs.report_locale(fmt)
         hit = report_jobs.cached(db.session, STATISTICS, fmt, region, period, report_jobs.scope_key(scope), locale)
         if hit is not None:
-            return redirect(url_for("ReportsView.job_download", pk=hit.id))
+            return job_file(hit)
         stats = statistics.compute_statistics(db.session, region, period, scope=scope)
         content = reporting.render_statistics_pdf(stats) if fmt == "pdf" else reporting.statistics_csv(stats)
         if report_jobs.cacheable(STATISTICS, period):
@@ -228,7 +235,7 @@ class ReportsView(BaseView):
         job = self._visible_job(pk)
         if job.status != DONE:
             return redirect(url_for("ReportsView.job", pk=job.id))
-        return file_response(job.content, report_jobs.MIMETYPES[job.fmt], job.filename, inline=job.fmt == "pdf")
+        return job_file(job)
 
 
 # What a user is told of a failed job; the exception itself is in the log and, for
