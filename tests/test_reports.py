@@ -55,11 +55,37 @@ def utc(day, hour=10):
     return dt.datetime.combine(day, dt.time(hour)) - EIGHT_HOURS
 
 
+APRIL = Period.month(2025, 4)  # a month no other test uses
+
+
 @pytest.fixture(scope="module")
-def world(app):
+def refused_then_cancelled(app):
+    """A 横峰县 case of April 2025: 人社 refuses RS02 on the 15th, then on the 16th the
+    window cancels the case, which closes its other open tasks."""
+    with app.app_context():
+        case = make_case("window", ["pension_enterprise", "medical_employee"], name="先拒后撤")
+        case.registered_at = utc(dt.date(2025, 4, 14), 9)
+        for task in case.tasks:
+            task.status, task.ready_at, task.deadline = READY, utc(dt.date(2025, 4, 14)), dt.date(2025, 4, 18)
+        db.session.commit()
+        refused = next(t for t in case.tasks if t.item.code == "RS02")
+        users = {u.username: u for u in db.session.query(DepartmentUser).filter(
+            DepartmentUser.username.in_(("rs", "window")))}
+        chain.reject_task(db.session, refused, users["rs"], "不符合支付条件", now=utc(dt.date(2025, 4, 15)))
+        chain.cancel_case(db.session, case, users["window"], "家属撤回申请", now=utc(dt.date(2025, 4, 16)))
+        db.session.commit()
+        ids = {"case": case.id, "refused": refused.id,
+               "closed": [t.id for t in case.tasks if t.id != refused.id]}
+        db.session.remove()
+        return ids
+
+
+@pytest.fixture(scope="module")
+def world(app, refused_then_cancelled):
     """Synthetic cases over both counties, and one hand-made 横峰县 case registered on
     2 June 2025 whose GA01 was completed after a supplement and whose RS02 is overdue
-    and urged twice."""
+    and urged twice. (The April case is made first: the case-number sequences put back
+    afterwards must keep its number taken.)"""
     with app.app_context():
         case = make_case("window", ["pension_enterprise", "medical_employee"], name="统计测试")
         case.registered_at = utc(dt.date(2025, 6, 2), 9)
@@ -253,31 +279,6 @@ def test_the_city_supervisor_gets_both_counties(world, ctx):
     assert stats.cases_received == cases_hf + cases_yy > cases_hf > 0
     assert stats.totals.received == sum(r["received"] for r in (*expected_hf.values(), *expected_yy.values()))
     assert stats.totals.overdue_now == sum(r["overdue_now"] for r in (*expected_hf.values(), *expected_yy.values()))
-
-
-APRIL = Period.month(2025, 4)  # a month no other test uses
-
-
-@pytest.fixture(scope="module")
-def refused_then_cancelled(app):
-    """A 横峰县 case of April 2025: 人社 refuses RS02 on the 15th, then on the 16th the
-    window cancels the case, which closes its other open tasks."""
-    with app.app_context():
-        case = make_case("window", ["pension_enterprise", "medical_employee"], name="先拒后撤")
-        case.registered_at = utc(dt.date(2025, 4, 14), 9)
-        for task in case.tasks:
-            task.status, task.ready_at, task.deadline = READY, utc(dt.date(2025, 4, 14)), dt.date(2025, 4, 18)
-        db.session.commit()
-        refused = next(t for t in case.tasks if t.item.code == "RS02")
-        users = {u.username: u for u in db.session.query(DepartmentUser).filter(
-            DepartmentUser.username.in_(("rs", "window")))}
-        chain.reject_task(db.session, refused, users["rs"], "不符合支付条件", now=utc(dt.date(2025, 4, 15)))
-        chain.cancel_case(db.session, case, users["window"], "家属撤回申请", now=utc(dt.date(2025, 4, 16)))
-        db.session.commit()
-        ids = {"case": case.id, "refused": refused.id,
-               "closed": [t.id for t in case.tasks if t.id != refused.id]}
-        db.session.remove()
-        return ids
 
 
 def test_a_refusal_still_counts_when_the_case_is_cancelled_later(refused_then_cancelled, ctx):
