@@ -9,6 +9,10 @@ from sqlalchemy import event
 db = get_sqla_class()()
 migrate = Migrate()
 
+# Execution options for a long read-only transaction (a report): on SQLite it begins
+# deferred, reading one WAL snapshot without taking the write lock.
+READ_SNAPSHOT = {"sqlite_read_snapshot": True}
+
 
 def configure_sqlite(engine):
     """SQLite, the embedded default, with several clerks at once: every transaction
@@ -29,4 +33,7 @@ def configure_sqlite(engine):
 
     @event.listens_for(engine, "begin")
     def _begin(connection):
-        connection.exec_driver_sql("BEGIN IMMEDIATE")
+        if connection.get_execution_options().get("sqlite_read_snapshot"):
+            connection.exec_driver_sql("BEGIN")
+        else:
+            connection.exec_driver_sql("BEGIN IMMEDIATE")

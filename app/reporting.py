@@ -14,10 +14,16 @@ import io
 
 from flask_babel import gettext
 from flask_babel import lazy_gettext as _l
+from pypdf import PdfReader, PdfWriter
 
 from app.domain.labels import STATUS_LABELS
 from app.domain.statistics import Change, compute_statistics, overdue_list
 from app.pdf import chinese_date, render_pdf
+
+# The overdue list's detail is rendered in parts of about this many rows (some 0.6 s
+# each), so that the progress of a long list moves while it renders. A part starts a
+# new page; parts end at a department's end when they can.
+OVERDUE_PART_ROWS = 120
 
 FORMATS = ("pdf", "csv")
 CSV_MIMETYPE = "text/csv; charset=utf-8"
@@ -198,9 +204,52 @@ def _starts(lengths):
     return starts
 
 
-def render_overdue_pdf(overdue):
-    """The 超时督办清单 of ``overdue_list``'s result, as A4 PDF bytes."""
-    return render_pdf("overdue_list.html", **overdue_context(overdue))
+def overdue_parts(departments, part_rows):
+    """The detail's departments cut into parts of about ``part_rows`` rows: whole
+    departments while they fit, a long department in pieces of ``part_rows``. Each
+    piece says where its rows start in its department (``offset``), for the numbers."""
+    parts, current, count = [], [], 0
+    for number, dept in enumerate(departments, 1):
+        for offset in range(0, len(dept["rows"]), part_rows):
+            rows = dept["rows"][offset:offset + part_rows]
+            if current and count + len(rows) > part_rows:
+                parts.append(current)
+                current, count = [], 0
+            current.append({"number": number, "label": dept["label"], "count": dept["count"],
+                            "offset": offset, "rows": rows})
+            count += len(rows)
+    parts.append(current)
+    return parts
+
+
+def render_overdue_pdf(overdue, progress=None, part_rows=None):
+    """The 超时督办清单 of ``overdue_list``'s result, as A4 PDF bytes, rendered part by
+    part (``progress(parts done, parts)`` after each) and joined, the page numbers
+    running on from part to part."""
+    context = overdue_context(overdue)
+    parts = overdue_parts(context["departments"], part_rows or OVERDUE_PART_ROWS)
+    writer, pages = PdfWriter(), 0
+    for index, departments in enumerate(parts):
+        part = {"first": index == 0, "last": index == len(parts) - 1, "first_page": pages + 1,
+                "departments": departments}
+        content = render_pdf("overdue_list.html", part=part, **context)
+        if len(parts) == 1:
+            writer = None
+            break
+        reader = PdfReader(io.BytesIO(content))
+        if index == 0:
+            writer.add_metadata({key: str(value) for key, value in (reader.metadata or {}).items()})
+        writer.append(reader)
+        pages += len(reader.pages)
+        if progress is not None:
+            progress(index + 1, len(parts))
+    if writer is None:
+        if progress is not None:
+            progress(1, 1)
+        return content
+    out = io.BytesIO()
+    writer.write(out)
+    return out.getvalue()
 
 
 def _csv_bytes(header, rows):
@@ -280,13 +329,19 @@ def statistics_report(session, region, period, *, scope, fmt="pdf", as_of=None, 
 
 def overdue_report(session, region, *, scope, fmt="pdf", as_of=None, deadline_from=None, deadline_to=None,
                    progress=None):
-    """The overdue supervision list as bytes in ``fmt`` (``pdf`` or ``csv``)."""
+    """The overdue supervision list as bytes in ``fmt`` (``pdf`` or ``csv``): the query
+    (the first quarter of the progress), then the rendering, part by part."""
     if fmt not in FORMATS:
         raise ValueError(f"unknown format {fmt!r}")
-    total = 4
+    report = (lambda done, total: progress(done, total)) if progress else (lambda done, total: None)
+    query_share = 25
     overdue = overdue_list(session, region, scope=scope, as_of=as_of, deadline_from=deadline_from,
                            deadline_to=deadline_to,
-                           progress=(lambda done, _n: progress(done, total)) if progress else None)
-    content = render_overdue_pdf(overdue) if fmt == "pdf" else overdue_csv(overdue)
-    _done_with(progress, total)(total)
+                           progress=lambda done, n: report(query_share * done // n, 100))
+    if fmt == "pdf":
+        content = render_overdue_pdf(
+            overdue, progress=lambda done, n: report(query_share + (100 - query_share) * done // n, 100))
+    else:
+        content = overdue_csv(overdue)
+    report(100, 100)
     return content

@@ -10,13 +10,23 @@ and removed again afterwards."""
 import csv
 import datetime as dt
 import io
+import re
 
 import pytest
 from sqlalchemy import func, select
 
 from app import reporting
 from app.domain import chain
-from app.domain.statistics import Period, compute_statistics, overdue_list
+from app.domain.statistics import (
+    DepartmentRef,
+    ItemRef,
+    OverdueList,
+    OverdueTask,
+    Period,
+    RegionRef,
+    compute_statistics,
+    overdue_list,
+)
 from app.extensions import db
 from app.models import (
     AuditLog,
@@ -45,11 +55,37 @@ def utc(day, hour=10):
     return dt.datetime.combine(day, dt.time(hour)) - EIGHT_HOURS
 
 
+APRIL = Period.month(2025, 4)  # a month no other test uses
+
+
 @pytest.fixture(scope="module")
-def world(app):
+def refused_then_cancelled(app):
+    """A 横峰县 case of April 2025: 人社 refuses RS02 on the 15th, then on the 16th the
+    window cancels the case, which closes its other open tasks."""
+    with app.app_context():
+        case = make_case("window", ["pension_enterprise", "medical_employee"], name="先拒后撤")
+        case.registered_at = utc(dt.date(2025, 4, 14), 9)
+        for task in case.tasks:
+            task.status, task.ready_at, task.deadline = READY, utc(dt.date(2025, 4, 14)), dt.date(2025, 4, 18)
+        db.session.commit()
+        refused = next(t for t in case.tasks if t.item.code == "RS02")
+        users = {u.username: u for u in db.session.query(DepartmentUser).filter(
+            DepartmentUser.username.in_(("rs", "window")))}
+        chain.reject_task(db.session, refused, users["rs"], "不符合支付条件", now=utc(dt.date(2025, 4, 15)))
+        chain.cancel_case(db.session, case, users["window"], "家属撤回申请", now=utc(dt.date(2025, 4, 16)))
+        db.session.commit()
+        ids = {"case": case.id, "refused": refused.id,
+               "closed": [t.id for t in case.tasks if t.id != refused.id]}
+        db.session.remove()
+        return ids
+
+
+@pytest.fixture(scope="module")
+def world(app, refused_then_cancelled):
     """Synthetic cases over both counties, and one hand-made 横峰县 case registered on
     2 June 2025 whose GA01 was completed after a supplement and whose RS02 is overdue
-    and urged twice."""
+    and urged twice. (The April case is made first: the case-number sequences put back
+    afterwards must keep its number taken.)"""
     with app.app_context():
         case = make_case("window", ["pension_enterprise", "medical_employee"], name="统计测试")
         case.registered_at = utc(dt.date(2025, 6, 2), 9)
@@ -110,6 +146,18 @@ def working_days_after(start, end, exceptions):
     return days
 
 
+def closed_by_cancellation(task):
+    """Whether the window's cancellation closed this task, rather than a department
+    refusing it: the audit log says so (the chain's cancellation), or, for generated
+    cases, which have no audit log, its note is the cancellation's, word for word."""
+    if task.status != REJECTED or task.case.status != CASE_CANCELLED:
+        return False
+    audited = {entry.action for entry in db.session.query(AuditLog).filter_by(object_type="task", object_id=task.id)}
+    if audited:
+        return "task_closed_by_cancellation" in audited
+    return task.result_note == f"案件已撤销：{task.case.cancel_reason}"
+
+
 def expected_figures(counties, period, today):
     """{(department code, item code): {...}} and the cases received, counted from the rows."""
     exceptions = {row.day: row.kind for row in db.session.query(CalendarDay)}
@@ -138,7 +186,7 @@ def expected_figures(counties, period, today):
             for stopped, resumed in stood_still.get(task.id, []):
                 days -= working_days_after(stopped, resumed or finished, exceptions)
             row["days"].append(days)
-        if task.status == REJECTED and in_period and task.case.status != CASE_CANCELLED:
+        if task.status == REJECTED and in_period and not closed_by_cancellation(task):
             row["rejected"] += 1
         if task.status in (READY, ACCEPTED) and task.deadline < today:
             row["overdue_now"] += 1
@@ -231,6 +279,19 @@ def test_the_city_supervisor_gets_both_counties(world, ctx):
     assert stats.cases_received == cases_hf + cases_yy > cases_hf > 0
     assert stats.totals.received == sum(r["received"] for r in (*expected_hf.values(), *expected_yy.values()))
     assert stats.totals.overdue_now == sum(r["overdue_now"] for r in (*expected_hf.values(), *expected_yy.values()))
+
+
+def test_a_refusal_still_counts_when_the_case_is_cancelled_later(refused_then_cancelled, ctx):
+    stats = compute_statistics(db.session, region(HENGFENG), APRIL, scope=scope_of("manager"))
+    rejected = {(d.department.code, i.item.code): i.figures.rejected for d in stats.departments for i in d.items}
+    assert rejected[("RS", "RS02")] == 1  # 人社's own refusal
+    closed = db.session.query(Task).filter(Task.id.in_(refused_then_cancelled["closed"])).all()
+    assert closed and all(t.status == REJECTED for t in closed)
+    assert db.session.query(AuditLog).filter(AuditLog.action == "task_closed_by_cancellation",
+                                             AuditLog.object_id.in_([t.id for t in closed])).count() == len(closed)
+    assert all(rejected.get((t.department.code, t.item.code), 0) == 0 for t in closed)  # no one refused them
+    assert stats.totals.rejected == 1
+    assert_figures_agree(stats, (HENGFENG,))
 
 
 def test_the_overdue_list_names_every_overdue_task_with_its_urgings(world, ctx):
@@ -346,3 +407,42 @@ def test_progress_is_reported_to_the_end(world, ctx):
     reporting.statistics_report(db.session, region(HENGFENG), JUNE, scope=Scope(sees_all=True), fmt="csv",
                                 progress=lambda done, total: seen.append((done, total)))
     assert seen and seen[-1][0] == seen[-1][1] and [d for d, _t in seen] == sorted(d for d, _t in seen)
+
+
+def long_overdue_list(n, departments=3):
+    """An overdue list of ``n`` tasks over a few departments, made up (no database)."""
+    refs = [DepartmentRef(i, f"D{i}", f"第{i}部门", "横峰县", f"第{i}部门") for i in range(1, departments + 1)]
+    item = ItemRef(1, "RS02", "企业养老保险参保人员丧葬费、抚恤金、个人账户一次性支付")
+    rows = [OverdueTask(task_id=i, case_id=i, case_no=f"361125-2025-{i:06d}", department=refs[i * departments // n],
+                        item=item, status="ready", ready_on=dt.date(2025, 6, 3), deadline=dt.date(2025, 6, 9),
+                        days_over=n - i, urgings=0, last_urged_on=None) for i in range(n)]
+    return OverdueList(RegionRef(1, HENGFENG, "横峰县"), dt.date(2025, 7, 1), dt.datetime(2025, 7, 1, 8), rows)
+
+
+def test_a_long_overdue_list_reports_progress_while_it_renders(tmp_path):
+    listed = long_overdue_list(400)
+    seen = []
+    content = reporting.render_overdue_pdf(listed, progress=lambda done, total: seen.append((done, total)))
+    assert len(seen) >= 3 and [d for d, _t in seen] == list(range(1, len(seen) + 1))
+    assert seen[-1][0] == seen[-1][1]
+    # Rendered in parts, it reads as one document: every task once, numbered within its
+    # department, the pages numbered on from part to part, the heading and note once.
+    text = drawn_text(content, tmp_path)
+    assert all(text.count(row.case_no) == 1 for row in listed.rows)
+    assert text.count("横峰县“身后一件事”联办超时督办清单截至") == 1 and text.count("超期工作日：办理期限之后") == 1
+    numbers = [int(n) for n in re.findall(r"第(\d+)页", text)]
+    assert numbers == list(range(1, len(numbers) + 1)) and len(numbers) >= len(seen)
+    assert "（续）" in text  # a department longer than a part goes on in the next
+    assert_chinese_font_embedded(content, tmp_path)
+
+
+def test_a_background_overdue_list_moves_through_intermediate_progress(world, ctx, monkeypatch):
+    listed = overdue_list(db.session, region(HENGFENG), scope=scope_of("manager"))
+    assert len(listed.rows) >= 6
+    monkeypatch.setattr(reporting, "OVERDUE_PART_ROWS", 3)
+    seen = []
+    reporting.overdue_report(db.session, region(HENGFENG), scope=scope_of("manager"), fmt="pdf",
+                             progress=lambda done, total: seen.append(100 * done // total))
+    intermediate = sorted(set(seen) - {0, 100})
+    assert len([p for p in intermediate if p > 25]) >= 2, seen  # the render's share moves too
+    assert seen == sorted(seen) and seen[-1] == 100

@@ -4,6 +4,8 @@ behind it; the reports downloaded from it; nothing for a clerk, nothing of anoth
 county. The cases are registered in March 2025, a month no other test uses."""
 
 import datetime as dt
+import html
+import json
 import re
 
 import pytest
@@ -15,6 +17,7 @@ from app.models.case import COMPLETED, READY, REJECTED
 from app.security.scope import scope_for
 from tests.conftest import login
 from tests.factories import make_case
+from tests.test_pdf import drawn_text
 from tests.test_reports import read_csv, utc
 
 MARCH = "2025-03"
@@ -70,6 +73,13 @@ def test_the_manager_sees_the_countys_figures_for_a_chosen_month(client, march):
     assert re.search(rf'id="figure-cases">\s*<div>受理案件</div><div class="value">{stats.cases_received}</div>', page)
 
 
+def listed(client, href):
+    """How many rows the list behind a dashboard link shows."""
+    listing = client.get(html.unescape(href) + "&psize_TaskView=100&psize_CaseView=100")
+    assert listing.status_code == 200, href
+    return record_count(listing.get_data(as_text=True))
+
+
 def test_every_figure_links_to_the_tasks_behind_it(client, march):
     login(client, "manager")
     page = client.get(f"/reports/dashboard?month={MARCH}").get_data(as_text=True)
@@ -79,9 +89,7 @@ def test_every_figure_links_to_the_tasks_behind_it(client, march):
     for href, shown in links:
         if shown == "0" and "department" in href:
             continue
-        listing = client.get(href.replace("&amp;", "&") + "&psize_TaskView=100")
-        assert listing.status_code == 200
-        assert record_count(listing.get_data(as_text=True)) == int(shown), href
+        assert listed(client, href) == int(shown), href
         followed += 1
     assert followed >= 10
     # The tasks behind "rejected" are this county's rejected task, with its case.
@@ -89,6 +97,65 @@ def test_every_figure_links_to_the_tasks_behind_it(client, march):
     text = rejected.get_data(as_text=True)
     assert march["hf_case_nos"][0] in text and march["yy_case_no"] not in text
     assert "“不予办理”对应的事项" in text
+
+
+def test_every_card_links_to_as_many_rows_as_it_shows(client, march):
+    login(client, "manager")
+    page = client.get(f"/reports/dashboard?month={MARCH}").get_data(as_text=True)
+    cards = dict((name, (href, value)) for href, name, value in re.findall(
+        r'<a class="figure" href="([^"]+)" id="figure-([a-z-]+)">\s*<div>[^<]*</div><div class="value">([^<]+)</div>',
+        page))
+    # The rate and the average days are not counts of rows; every other card is.
+    counted = {name: card for name, card in cards.items() if name not in ("on-time", "days")}
+    assert set(counted) == {"cases", "completed", "overdue", "received", "late", "rejected"}
+    for name, (href, value) in counted.items():
+        assert listed(client, href) == int(value), name
+    # 受理案件 counts cases, once each: its link is the case list, not the tasks.
+    href, value = counted["cases"]
+    assert href.startswith("/caseview/list/?figure=received") and int(value) == 2
+    cases = client.get(html.unescape(href)).get_data(as_text=True)
+    assert all(no in cases for no in march["hf_case_nos"]) and march["yy_case_no"] not in cases
+    assert int(counted["received"][1]) > int(value)  # the tasks of those cases, more rows
+
+
+def test_the_city_supervisors_case_card_counts_both_counties(client, march):
+    login(client, "sr-supervisor")
+    page = client.get(f"/reports/dashboard?month={MARCH}").get_data(as_text=True)
+    href, value = re.search(r'<a class="figure" href="([^"]+)" id="figure-cases">\s*<div>[^<]*</div>'
+                            r'<div class="value">(\d+)</div>', page).groups()
+    assert int(value) == listed(client, href) >= 3
+
+
+def chart_data(page):
+    return json.loads(html.unescape(re.search(
+        r'<script type="application/json" id="chart-data">(.*?)</script>', page, re.S).group(1)))
+
+
+def test_the_charts_show_the_tables_figures_and_link_to_the_same_tasks(client, march):
+    login(client, "sr-supervisor")
+    page = client.get(f"/reports/dashboard?month={MARCH}").get_data(as_text=True)
+    chart = chart_data(page)
+    rows = re.findall(r'<tr class="department"><td>([^<]+)</td>(.*?)</tr>', page, re.S)
+    assert chart["departments"] == [label for label, _cells in rows] and len(rows) > 10
+    columns = ("received", "completed", "on_time", "overdue", "rejected")  # the linked cells, in order
+    for index, (label, cells) in enumerate(rows):
+        linked = dict(zip(columns, re.findall(r'<a href="([^"]+)">(\d+)</a>', cells), strict=True))
+        for figure in ("on_time", "rejected", "overdue"):
+            href, shown = linked[figure]
+            assert chart[figure][index] == int(shown), (label, figure)
+            assert chart["links"][figure][index] == html.unescape(href), (label, figure)
+        assert chart["on_time"][index] + chart["late"][index] == int(linked["completed"][1]), label
+        rate = None if not int(linked["completed"][1]) else round(100 * int(linked["on_time"][1])
+                                                                   / int(linked["completed"][1]), 1)
+        assert chart["rates"][index] == rate, label
+    assert "弋阳县公安局" in chart["departments"] and "横峰县公安局" in chart["departments"]
+
+
+def test_the_dashboards_script_carries_the_pages_nonce(client, march):
+    login(client, "manager")
+    page = client.get(f"/reports/dashboard?month={MARCH}").get_data(as_text=True)
+    inline = re.findall(r"<script(?![^>]*\bsrc=)([^>]*)>", page)
+    assert inline and all("nonce=" in attributes or "application/json" in attributes for attributes in inline)
 
 
 def test_the_city_supervisor_sees_both_counties(client, march):
@@ -144,6 +211,19 @@ def test_the_reports_download_from_the_dashboard(client, march):
     assert any(r[1] == march["hf_case_nos"][1] and r[2] == "YB01" for r in rows)
     assert not any(r[1] == march["yy_case_no"] for r in rows)
     assert client.get("/reports/overdue.pdf").data.startswith(b"%PDF")
+
+
+def test_the_city_supervisors_pdf_has_both_counties_and_the_county_managers_only_its_own(client, march, tmp_path):
+    login(client, "sr-supervisor")
+    city = client.get(f"/reports/statistics.pdf?month={MARCH}", follow_redirects=True)  # the widest: the city
+    assert city.status_code == 200 and city.mimetype == "application/pdf"
+    text = drawn_text(city.data, tmp_path)
+    assert "上饶市“身后一件事”联办工作统计报表" in text
+    assert "弋阳县公安局" in text and "横峰县公安局" in text
+    login(client, "manager")
+    county = drawn_text(client.get(f"/reports/statistics.pdf?month={MARCH}", follow_redirects=True).data, tmp_path)
+    assert "横峰县“身后一件事”联办工作统计报表" in county and "公安局" in county
+    assert "弋阳" not in county
 
 
 def test_a_wrong_period_falls_back_to_last_month(client, march):

@@ -32,8 +32,9 @@ its items', the total row the sum of the departments'):
     tasks of the overdue supervision list. A task awaiting a supplement is not overdue:
     its clock stands still.
 ``rejected`` (不予办理)
-    Tasks a department rejected on a day of the period. Tasks closed because the
-    window cancelled their case are not counted (no department refused them).
+    Tasks a department rejected on a day of the period. Tasks closed by the
+    window's cancellation of their case are not counted (no department refused
+    them); a department's own refusal counts even if the case is cancelled later.
 ``average_days`` and ``longest_days`` (办理用时)
     Over the completed tasks counted above: the working days from the day the task
     became ready to the day it was completed (the ready day itself not counted, so a
@@ -54,10 +55,11 @@ from dataclasses import asdict, dataclass, field
 from functools import cache
 
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import Date, and_, case, exists, false, func, or_, select, text
+from sqlalchemy import Date, String, and_, case, exists, false, func, literal, or_, select, text
 from sqlalchemy.ext.compiler import compiles
 from sqlalchemy.sql.functions import FunctionElement
 
+from app.domain.chain import CANCELLED_NOTE
 from app.domain.clock import now_cst, to_cst_date, today_cst
 from app.domain.workdays import load_calendar
 from app.models import AuditLog, Case, Department, Item, Region, Task, TaskUrging
@@ -68,6 +70,9 @@ RUNNING = (READY, ACCEPTED)  # the states in which a task's clock runs
 SUPPLEMENT_REQUESTED_ACTION = "supplement_requested"
 SUPPLEMENT_RECEIVED_ACTION = "supplement_received"
 CST_OFFSET = datetime.timedelta(hours=8)  # Asia/Shanghai, no daylight saving since 1991
+
+# What ``chain.cancel_case`` writes on the tasks it closes, before the case's reason.
+CANCELLED_NOTE_PREFIX = CANCELLED_NOTE.split("{reason}", 1)[0]
 
 # The figures a dashboard cell links to: the tasks behind each (see ``figure_clause``).
 FIGURE_LABELS = {
@@ -421,6 +426,14 @@ def _finished_in(period):
     return and_(Task.finished_at >= low, Task.finished_at < high)
 
 
+def _closed_by_cancellation():
+    """A rejected task that the window's cancellation closed (``chain.cancel_case``):
+    its case is cancelled and its note is that cancellation's, word for word. A
+    department's refusal made before the case was cancelled keeps its own reason."""
+    return and_(Case.id == Task.case_id, Case.status == CASE_CANCELLED,
+                Task.result_note == literal(CANCELLED_NOTE_PREFIX, String) + Case.cancel_reason)
+
+
 def figure_clause(figure, period, as_of=None):
     """The tasks behind one figure, as a WHERE clause on ``Task`` (the task list's
     filter for the dashboard's links; the counts above are the same conditions)."""
@@ -437,8 +450,7 @@ def figure_clause(figure, period, as_of=None):
     if figure == "overdue":
         return and_(Task.status.in_(RUNNING), Task.deadline < as_of)
     if figure == "rejected":
-        return and_(Task.status == REJECTED, _finished_in(period),
-                    ~exists().where(and_(Case.id == Task.case_id, Case.status == CASE_CANCELLED)))
+        return and_(Task.status == REJECTED, _finished_in(period), ~exists().where(_closed_by_cancellation()))
     raise ValueError(f"unknown figure {figure!r}")
 
 
@@ -505,6 +517,25 @@ def figure_filter(args, as_of=None):
         clauses.append(Task.department_id == query.department_id)
     if query.item_id is not None:
         clauses.append(Task.item_id == query.item_id)
+    return and_(*clauses)
+
+
+def case_figure_filter(args):
+    """The case list's filter for the dashboard's "cases received" (``?figure=received``
+    with ``from``, ``to`` and ``region``): the cases the window registered in the
+    period in the region's subtree, the condition ``Statistics.cases_received`` counts;
+    none at all when the arguments are wrong; None when there is no ``figure``."""
+    try:
+        query = parse_figure_query(args)
+    except ValueError:
+        return false()
+    if query is None:
+        return None
+    if query.figure != "received" or query.department_id is not None or query.item_id is not None:
+        return false()
+    clauses = [_registered_in(query.period)]
+    if query.region_id is not None:
+        clauses.append(Case.region_id.in_(region_subtree_ids({query.region_id})))
     return and_(*clauses)
 
 
@@ -583,8 +614,8 @@ def _figures(session, region_id, department_ids, scope, periods, calendar, progr
     # so that the query above need not join every finished task to its case.)
     closed = session.execute(
         select(Task.department_id, Task.item_id, finish_day, func.count())
-        .join(Case, Case.id == Task.case_id)
-        .where(Case.status == CASE_CANCELLED, Task.status == REJECTED, _finished_in(span), tasks)
+        .join(Case, _closed_by_cancellation())
+        .where(Task.status == REJECTED, _finished_in(span), tasks)
         .group_by(Task.department_id, Task.item_id, finish_day)
     )
     for dept_id, item_id, finished_on, n in closed:
@@ -704,6 +735,16 @@ def compute_statistics(session, region, period, *, scope, as_of=None, progress=N
 
 
 # --- the overdue supervision list --------------------------------------------------------
+
+
+def overdue_count(session, region, *, scope, as_of=None):
+    """How many tasks ``overdue_list`` lists (with no deadline range), counted in the
+    database: whether the list is long enough to be generated in the background."""
+    departments, _items_of, _items = _departments(session, _region_ref(session, region).id, scope)
+    return session.scalar(
+        select(func.count(Task.id))
+        .where(figure_clause("overdue", None, as_of or today_cst()), _task_scope(list(departments) or [-1], scope))
+    )
 
 
 def overdue_list(session, region, *, scope, as_of=None, deadline_from=None, deadline_to=None, progress=None,

@@ -35,6 +35,10 @@ class ReportJob(Model):
     period_end = Column(Date)
     user_id = Column(Integer, ForeignKey("ab_user.id", ondelete="SET NULL"), index=True)
     user = relationship("DepartmentUser")
+    # Whose figures: a fingerprint of the scope they were computed under
+    # (``report_jobs.scope_key``), and the language of a CSV's headers.
+    scope_key = Column(String(64))
+    locale = Column(String(8))
     status = Column(String(16), nullable=False, default=QUEUED)
     progress = Column(Integer, nullable=False, default=0)  # percent
     error = Column(Text)

@@ -19,6 +19,7 @@ from app.domain.workdays import load_calendar
 from app.extensions import db
 from app.models import CalendarDay, Case, CaseMaterial, Material, Task, TaskUrging
 from app.models.case import ACCEPTED, OPEN_TASK_STATES, READY, TASK_STATES
+from app.security.filters import SCOPED
 from app.security.scope import current_scope, scope_query
 from app.views.api_schemas import TaskDetailSchema, TaskRowSchema
 from app.views.base import (
@@ -171,6 +172,18 @@ class WorkQueueFilter(BaseFilter):
         elif due == "overdue":
             query = query.filter(Task.deadline < today)
         return query
+
+
+class CaseFigureFilter(BaseFilter):
+    """With ``?figure=received``, the cases behind the dashboard's "cases received"
+    (``statistics.case_figure_filter``). The row filter applies either way."""
+
+    name = "dashboard figure"
+    arg_name = None
+
+    def apply(self, query, value):
+        behind = statistics.case_figure_filter(request.args) if has_request_context() else None
+        return query if behind is None else query.filter(behind)
 
 
 class TaskInterface(SQLAInterface):
@@ -344,6 +357,7 @@ class CaseView(ScopedModelView):
     edit_title = _l("Edit case")
     # Cases are registered through the intake screen (IntakeView), not a generic form.
     base_permissions = ["can_list", "can_show", "can_edit"]
+    base_filters = [*SCOPED, ["id", CaseFigureFilter, lambda: None]]
     list_columns = ["case_no", "deceased_name", "death_date", "status", "region", "registered_at"]
     show_columns = [
         "case_no", "region", "department", "status", "deceased_name", "deceased_id_number",

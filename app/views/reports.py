@@ -76,6 +76,13 @@ def file_response(content, mimetype, filename, inline=False):
     return response
 
 
+def job_file(job):
+    """A generated report's file; ``X-Report-Job`` says which job it comes from."""
+    response = file_response(job.content, report_jobs.MIMETYPES[job.fmt], job.filename, inline=job.fmt == "pdf")
+    response.headers["X-Report-Job"] = str(job.id)
+    return response
+
+
 class ReportsView(BaseView):
     route_base = "/reports"
     default_view = "dashboard"
@@ -130,6 +137,7 @@ class ReportsView(BaseView):
             last_month=Period.last_month(today),
             this_month=this_month,
             link=link,
+            case_link=url_for("CaseView.list", **FigureQuery("received", period, region.id).args()),
             fmt={"percent": reporting.percent, "days": reporting.days_text, "count_change": reporting.count_change,
                  "ratio_change": reporting.ratio_change, "signed": reporting.signed},
             chart=chart,
@@ -139,30 +147,41 @@ class ReportsView(BaseView):
     @has_access
     def statistics(self, fmt):
         """The statistics report of the dashboard's region and period, as PDF or CSV. A
-        period longer than ``REPORT_SYNC_MAX_DAYS`` is generated in the background."""
+        period longer than ``REPORT_SYNC_MAX_DAYS`` is generated in the background; a
+        closed period's report generated before (for the same scope and language) is
+        served from what was generated, and one rendered here is kept for next time."""
         if fmt not in reporting.FORMATS:
             abort(404)
         region = chosen_region(visible_regions())
         period = chosen_period()
         if period.days > current_app.config["REPORT_SYNC_MAX_DAYS"]:
             return self._in_background(STATISTICS, fmt, region, period)
-        stats = statistics.compute_statistics(db.session, region, period, scope=current_scope())
-        name = f"statistics-{region.code}-{period.key()}"
-        if fmt == "pdf":
-            return file_response(reporting.render_statistics_pdf(stats), "application/pdf", f"{name}.pdf", inline=True)
-        return file_response(reporting.statistics_csv(stats), reporting.CSV_MIMETYPE, f"{name}.csv")
+        scope, locale = current_scope(), report_jobs.report_locale(fmt)
+        hit = report_jobs.cached(db.session, STATISTICS, fmt, region, period, report_jobs.scope_key(scope), locale)
+        if hit is not None:
+            return job_file(hit)
+        stats = statistics.compute_statistics(db.session, region, period, scope=scope)
+        content = reporting.render_statistics_pdf(stats) if fmt == "pdf" else reporting.statistics_csv(stats)
+        if report_jobs.cacheable(STATISTICS, period):
+            report_jobs.keep(db.session, g.user, scope, STATISTICS, fmt, region, period, content, locale)
+            db.session.commit()
+        name = f"statistics-{region.code}-{period.key()}.{fmt}"
+        return file_response(content, report_jobs.MIMETYPES[fmt], name, inline=fmt == "pdf")
 
     @expose("/overdue.<fmt>")
     @has_access
     def overdue(self, fmt):
         """The overdue supervision list (超时督办清单) of a region, as PDF or CSV. A PDF of
-        more than ``REPORT_SYNC_MAX_ROWS`` tasks is generated in the background."""
+        more than ``REPORT_SYNC_MAX_ROWS`` tasks is generated in the background (counted
+        first: the list itself is then computed by the worker)."""
         if fmt not in reporting.FORMATS:
             abort(404)
         region = chosen_region(visible_regions())
-        overdue = statistics.overdue_list(db.session, region, scope=current_scope())
-        if fmt == "pdf" and len(overdue.rows) > current_app.config["REPORT_SYNC_MAX_ROWS"]:
+        scope = current_scope()
+        if fmt == "pdf" and statistics.overdue_count(db.session, region, scope=scope) > current_app.config[
+                "REPORT_SYNC_MAX_ROWS"]:
             return self._in_background(OVERDUE, fmt, region, None)
+        overdue = statistics.overdue_list(db.session, region, scope=scope)
         name = f"overdue-{region.code}-{overdue.as_of.isoformat()}"
         if fmt == "pdf":
             return file_response(reporting.render_overdue_pdf(overdue), "application/pdf", f"{name}.pdf", inline=True)
@@ -171,7 +190,8 @@ class ReportsView(BaseView):
     # --- reports generated in the background ------------------------------------------
 
     def _in_background(self, kind, fmt, region, period):
-        job, how = report_jobs.request_report(db.session, g.user, kind, fmt, region, period)
+        job, how = report_jobs.request_report(db.session, g.user, current_scope(), kind, fmt, region, period,
+                                              report_jobs.report_locale(fmt))
         db.session.commit()
         if how == "cached":
             return redirect(url_for("ReportsView.job_download", pk=job.id))
@@ -198,14 +218,15 @@ class ReportsView(BaseView):
     @has_access
     def job(self, pk):
         """A report being generated: its progress, then its download."""
-        return self.render_template("report_job.html", job=self._visible_job(pk), labels=JOB_LABELS)
+        return self.render_template("report_job.html", job=self._visible_job(pk), labels=JOB_LABELS,
+                                    failure=JOB_FAILED_MESSAGE, show_error=current_scope().sees_all)
 
     @expose("/jobs/<int:pk>/status")
     @has_access
     def job_status(self, pk):
         job = self._visible_job(pk)
         return jsonify(status=job.status, label=str(JOB_LABELS.get(job.status, job.status)), progress=job.progress,
-                       error=job.error if job.status == FAILED else None,
+                       error=str(JOB_FAILED_MESSAGE) if job.status == FAILED else None,
                        download=url_for("ReportsView.job_download", pk=job.id) if job.status == DONE else None)
 
     @expose("/jobs/<int:pk>/download")
@@ -214,8 +235,12 @@ class ReportsView(BaseView):
         job = self._visible_job(pk)
         if job.status != DONE:
             return redirect(url_for("ReportsView.job", pk=job.id))
-        return file_response(job.content, report_jobs.MIMETYPES[job.fmt], job.filename, inline=job.fmt == "pdf")
+        return job_file(job)
 
+
+# What a user is told of a failed job; the exception itself is in the log and, for
+# administrators, on the job's page.
+JOB_FAILED_MESSAGE = _l("The report could not be generated; please try again or contact the administrator.")
 
 JOB_LABELS = {
     "queued": _l("Queued"),

@@ -1,6 +1,6 @@
 """Indexes for what the audit, registry, inbox and SMS screens filter and sort by
 
-Revision ID: 0007_base
+Revision ID: 0007
 Revises: 0006
 Create Date: 2026-12-04 09:00:00.000000
 
@@ -9,7 +9,7 @@ from alembic import op
 
 
 # revision identifiers, used by Alembic.
-revision = '0007_base'
+revision = '0007'
 down_revision = '0006'
 branch_labels = None
 depends_on = None
