@@ -74,7 +74,10 @@ def test_the_pension_handbook_is_asked_only_under_its_fact(ctx):
     without = _needs("RS02", ["pension_enterprise"])
     with_fact = _needs("RS02", ["pension_enterprise", "insured_before_2010_12_in_service"])
     assert {("PENSION_HANDBOOK", "scan")} not in without
+    assert {("PENSION_HANDBOOK", "original")} not in without
+    # The scan is shared; the original is checked at the window and kept by the funeral home.
     assert {("PENSION_HANDBOOK", "scan")} in with_fact
+    assert {("PENSION_HANDBOOK", "original")} in with_fact
 
 
 def test_the_checklist_asks_each_material_once(ctx):
@@ -237,6 +240,10 @@ def test_the_screen_previews_items_and_the_checklist_before_saving(app, client):
     assert "RS02" in page and "残疾证注销" in page and "横峰县残疾人联合会" not in page  # names, no region prefix
     assert "残疾人联合会" in page and "4个工作日" in page and "即时办理" in page
     assert "死亡证明" in page and "原件" in page and "扫描件" in page
+    materials = page.split('id="preview-materials"', 1)[1].split("</table>", 1)[0]
+    # YB01 and CL01 take the death proof or the cremation certificate: not both.
+    assert "MZ01、RS02、YB01（或火化证明）、CL01（或火化证明）、GA01" in materials
+    assert "RS02、YB01（或死亡证明）、CL01（或死亡证明）" in materials
     with app.app_context():
         assert count_cases() == before
         db.session.remove()
