@@ -77,7 +77,10 @@ def create_app(test_config=None):
         if app.config.get("APP_ENV") == "production":
             refuse_demo_accounts()
 
+    from app import storage
     from app.cli import register_cli
+
+    storage.install(app)  # an upload above MAX_CONTENT_LENGTH: our message, not Werkzeug's page
     from app.views.base import business_date, business_datetime
 
     register_cli(app)

@@ -24,7 +24,8 @@ from xhtml2pdf import pisa
 from xhtml2pdf.config.resources import ResourceAccessPolicy
 
 from app.domain.clock import to_cst_date
-from app.domain.rules import material_checklist
+from app.domain.intake import death_proof_status
+from app.domain.rules import material_checklist, needed_by_text
 from app.models import Case, CaseMaterial, Item, Requirement, Task
 from app.models.catalogue import ORIGINAL, SCAN
 
@@ -166,6 +167,7 @@ def checklist_rows(case):
     materials = {req.material.code: req.material for item in items for req in item.requirements}
     originals = {m.material.code for m in case.materials if m.original_checked}
     scans = {m.material.code for m in case.materials if m.stored_name}
+    names = {code: material.name for code, material in materials.items()}
     rows = []
     for code, entry in material_checklist(items, fact_codes).items():
         material = materials[code]
@@ -173,7 +175,8 @@ def checklist_rows(case):
             "name": material.name,
             "original": _mark(ORIGINAL in entry["forms"], code in originals),
             "scan": _mark(SCAN in entry["forms"], code in scans),
-            "item_codes": " ".join(entry["items"]),
+            # "CL01（或火化证明）": CL01 takes either; the form must not say it needs both.
+            "item_codes": " ".join(needed_by_text(entry, names)),
             "note": material.note or "",
         })
     return rows
@@ -212,10 +215,19 @@ def load_for_print(case):
     ).one()
 
 
+# The case against the death-certificate registry (app.domain.intake.death_proof_status).
+DEATH_PROOF_STATUS = {
+    "checked": "已与死亡证明登记核对一致",
+    "differs": "与死亡证明登记不一致（经办人已确认）",
+    "not_found": "登记库中未找到",
+}
+
+
 def registration_context(case):
     """What the 联办登记表 shows, from the case and its tasks and materials."""
     load_for_print(case)
     return {
+        "death_proof": DEATH_PROOF_STATUS[death_proof_status(case)],
         "county": case.region.name,
         "case": case,
         "registered_on": to_cst_date(case.registered_at),

@@ -79,6 +79,7 @@ def load_regions(data, restore=True):
                 region=region,
                 parent=departments.get(dept.get("parent")),
                 accepts_cases=bool(dept.get("accepts_cases", False)),
+                certificate_kind=dept.get("certificate_kind"),
             )
         db.session.flush()
     return regions
@@ -173,7 +174,7 @@ def load_demo_users(data, password):
             first_name=spec["name"], last_name="", email=f"{spec['username']}@demo.invalid",
             active=True, password=generate_password_hash(password),
         )
-        user.roles = [sm.find_role(spec["role"])]
+        user.roles = [sm.find_role(name) for name in spec.get("roles") or [spec["role"]]]
         user.departments = departments
     db.session.flush()
 

@@ -4,6 +4,7 @@ working-day calendar, and cremation issues the 火化证明 that readies the res
 import datetime
 import io
 import os
+import re
 
 import pytest
 
@@ -233,3 +234,164 @@ def test_the_window_completes_cremation_on_the_case_screen(app, client):
         case = db.session.get(Case, case_id)
         assert statuses(case)["MZ01"] == "completed" and statuses(case)["CL01"] == "ready"
         db.session.remove()
+
+
+# --- What the window may hand in ----------------------------------------------------------------
+
+
+def _register(app, facts, name):
+    with app.app_context():
+        case = make_case("window", facts, name=name)
+        case_id = case.id
+        db.session.remove()
+    return case_id
+
+
+def _rows(app, case_id):
+    with app.app_context():
+        found = sorted(r.material.code for r in db.session.query(CaseMaterial).filter_by(case_id=case_id))
+        states = statuses(db.session.get(Case, case_id))
+        db.session.remove()
+    return found, states
+
+
+def test_the_cremation_certificate_cannot_be_uploaded_before_cremation(app, client):
+    case_id = _register(app, ["institution_staff"], "火化证明上传")
+    headers = jwt_headers(client, "window")
+    assert _upload(client, headers, case_id, PDF, code="DEATH_PROOF").status_code == 201
+    refused = _upload(client, headers, case_id, PDF, code="CREMATION_CERT")
+    assert refused.status_code == 422
+    assert refused.get_json()["errors"]["material_code"] == [
+        "火化证明由系统在“办理火化事项”办结时出具，不能由窗口上传或登记。"]
+    materials, states = _rows(app, case_id)
+    assert materials == ["DEATH_PROOF"] and states["CZ01"] == "waiting"  # 财政 waits for cremation
+
+
+@pytest.mark.parametrize("code, name", [("PENSION_HANDBOOK", "个人账户养老手册"), ("APPLICANT_PHOTO", "经办人现场拍照")])
+def test_a_material_no_item_of_the_case_needs_is_refused(app, client, code, name):
+    case_id = _register(app, ["institution_staff"], "多余材料")
+    with app.app_context():
+        case_no = db.session.get(Case, case_id).case_no
+        db.session.remove()
+    refused = client.post(f"/api/v1/case/{case_id}/materials", headers=jwt_headers(client, "window"),
+                          data={"material_code": code, "original_checked": "true",
+                                "file": (io.BytesIO(PDF), "x.pdf")}, content_type="multipart/form-data")
+    assert refused.status_code == 422
+    assert refused.get_json()["errors"]["material_code"] == [
+        f"案件 {case_no} 的联办事项不需要{name}，只收取材料清单中的材料。"]
+    assert _rows(app, case_id)[0] == []
+
+
+def test_the_case_screen_offers_and_takes_only_what_the_window_hands_in(app, client):
+    case_id = _register(app, ["institution_staff"], "窗口下拉")
+    login(client, "window")
+    page = client.get(f"/caseview/show/{case_id}").get_data(as_text=True)
+    offered = re.findall(r'<option value="([A-Z_0-9]+)">', page.split('name="material_code"', 1)[1].split("</select>")[0])
+    assert "CREMATION_CERT" not in offered and {"DEATH_PROOF", "DECEASED_ID"} <= set(offered)
+    assert "PENSION_HANDBOOK" not in offered  # not on this case's checklist
+    answer = client.post(f"/case-actions/{case_id}/material", data={
+        "material_code": "CREMATION_CERT", "file": (io.BytesIO(PDF), "cert.pdf")}, content_type="multipart/form-data",
+        follow_redirects=True)
+    assert "火化证明由系统在“办理火化事项”办结时出具，不能由窗口上传或登记。" in answer.get_data(as_text=True)
+    assert _rows(app, case_id)[0] == []
+
+
+def test_either_or_materials_are_marked_on_the_case_page(app, client):
+    case_id = _register(app, ["disability_certificate"], "或")
+    login(client, "window")
+    page = client.get(f"/caseview/show/{case_id}").get_data(as_text=True)
+    table = page.split("材料清单", 1)[1].split("</table>", 1)[0]
+    rows = {re.sub(r"<[^>]+>|\s", "", cells[0]): re.sub(r"<[^>]+>|\s", "", cells[2])
+            for cells in (re.findall(r"<td>(.*?)</td>", row, re.S) for row in table.split("<tr>")[2:]) if cells}
+    assert rows["死亡证明"] == "MZ01、CL01（或火化证明）、GA01"
+    assert rows["火化证明"] == "CL01（或死亡证明）"
+
+
+# --- Files follow their transaction -------------------------------------------------------------
+
+
+def _files(app):
+    directory = app.config["MATERIALS_DIR"]
+    return set(os.listdir(directory)) if os.path.isdir(directory) else set()
+
+
+def test_a_failure_after_the_file_is_stored_leaves_no_file(app, client, monkeypatch):
+    case_id = _register(app, ["disability_certificate"], "存储失败")
+    headers = jwt_headers(client, "window")
+    before = _files(app)
+
+    def broken(*args, **kwargs):
+        raise RuntimeError("the readiness check failed")
+
+    monkeypatch.setattr(chain, "ready_waiting_tasks", broken)
+    with pytest.raises(RuntimeError):
+        _upload(client, headers, case_id, PDF, code="DEATH_PROOF")
+    assert _files(app) == before
+    assert _rows(app, case_id)[0] == []
+
+
+def test_a_failed_commit_after_cremation_leaves_no_certificate_file(app):
+    with app.app_context():
+        case = make_case("window", ["disability_certificate"], name="提交失败")
+        for code in ORIGINALS:
+            chain.add_material(db.session, case, material(code), user("window"), original_checked=True)
+        db.session.commit()
+        before = _files(app)
+        mz01 = next(t for t in case.tasks if t.item.code == "MZ01")
+        chain.complete_task(db.session, mz01, user("window"))
+        assert len(_files(app) - before) == 1  # the 火化证明 is written…
+        db.session.add(AuditLog(action=None))  # …and the commit fails (NOT NULL)
+        with pytest.raises(Exception):  # noqa: B017 (whichever driver error)
+            db.session.commit()
+        db.session.rollback()
+        assert _files(app) == before
+        db.session.remove()
+
+
+def test_a_file_of_a_rolled_back_savepoint_goes_and_the_rest_stays(app):
+    from app import storage
+
+    with app.app_context():
+        before = _files(app)
+        kept, _type, _size, _sha = storage.store(PDF, db.session)
+        with pytest.raises(RuntimeError), db.session.begin_nested():
+            storage.store(PNG, db.session)
+            raise RuntimeError("undo the savepoint")
+        assert _files(app) - before == {kept}
+        db.session.commit()
+        assert _files(app) - before == {kept}
+        storage.remove(kept)
+        db.session.remove()
+
+
+# --- A request above the server's limit ---------------------------------------------------------
+
+
+@pytest.fixture
+def small_limits(app, monkeypatch):
+    """A 1 MB file limit and a 2 MB request limit, as MAX_UPLOAD_MB=1 would give."""
+    monkeypatch.setitem(app.config, "MATERIAL_MAX_BYTES", 1024 * 1024)
+    monkeypatch.setitem(app.config, "MAX_CONTENT_LENGTH", 2 * 1024 * 1024)
+
+
+OVERSIZE = PDF + b"0" * (3 * 1024 * 1024)  # 3 MB: above the request limit, not only the file's
+
+
+def test_an_upload_above_the_request_limit_answers_the_api_in_chinese_json(app, client, open_case, small_limits):
+    answer = _upload(client, jwt_headers(client, "window"), open_case, OVERSIZE)
+    assert answer.status_code == 413 and answer.is_json
+    body = answer.get_json()
+    assert body["message"].startswith("文件大小为 3.0 MB，超过 1 MB 的限制")
+    assert body["errors"] == {"file": [body["message"]]}
+    assert _rows(app, open_case)[0] == []
+
+
+def test_an_upload_above_the_request_limit_is_flashed_on_the_case_screen(app, client, open_case, small_limits):
+    login(client, "window")
+    answer = client.post(f"/case-actions/{open_case}/material", data={
+        "material_code": "DEATH_PROOF", "file": (io.BytesIO(OVERSIZE), "big.pdf")}, content_type="multipart/form-data")
+    assert answer.status_code == 302 and answer.headers["Location"].endswith(f"/caseview/show/{open_case}")
+    page = client.get(answer.headers["Location"]).get_data(as_text=True)
+    assert "文件大小为 3.0 MB，超过 1 MB 的限制。" in page
+    assert "Request Entity Too Large" not in page
+    assert _rows(app, open_case)[0] == []

@@ -6,6 +6,7 @@ also needs ``poppler-data``) and fonts are listed with ``pdffonts``."""
 
 import datetime
 import io
+import math
 import re
 import shutil
 import subprocess
@@ -15,7 +16,7 @@ from pypdf import PdfReader
 
 from app import pdf
 from app.extensions import db
-from app.models import CaseMaterial, Material
+from app.models import CaseMaterial, DeathCertificate, Department, Fact, Material
 from tests.factories import make_case
 
 RETIREE_FACTS = ["pension_enterprise", "medical_employee", "disability_certificate"]
@@ -56,6 +57,18 @@ def assert_one_a4_page(content):
     assert (float(box.width), float(box.height)) == pytest.approx(A4_POINTS, abs=1)
 
 
+def font_sizes(content):
+    """The sizes (pt, as drawn) of the text on the first page."""
+    sizes = set()
+
+    def visit(text, cm, tm, _font, size):
+        if text.strip():
+            sizes.add(round(size * math.hypot(tm[0], tm[1]) * math.hypot(cm[0], cm[1]), 1))
+
+    PdfReader(io.BytesIO(content)).pages[0].extract_text(visitor_text=visit)
+    return sizes
+
+
 def assert_chinese_font_embedded(content, tmp_path):
     listed = fonts(content, tmp_path)
     assert any("WenQuanYi" in name and embedded for name, embedded in listed), listed
@@ -67,6 +80,28 @@ def assert_chinese_font_embedded(content, tmp_path):
 def retiree_case(ctx):
     """An enterprise retiree with a disability certificate."""
     return make_case("window", facts=RETIREE_FACTS, name="王建国")
+
+
+LONG_NAME = "阿卜杜热合曼·买买提依明·艾尔肯江"
+LONG_ADDRESS = "江西省上饶市横峰县兴安街道办事处岑阳镇西山村委会上坊自然村人民路东段一百二十八号附三号二单元十四楼一四零三室"
+
+
+def worst_case():
+    """The largest form: every fact (12 items, every material with the pension handbook),
+    a long name and address, and a death proof checked against the registry."""
+    facts = [code for (code,) in db.session.query(Fact.code)]
+    case = make_case("window", facts=facts, name=LONG_NAME)
+    case.hukou_address = LONG_ADDRESS
+    case.applicant_name = "欧阳诸葛·司马慕容"
+    case.applicant_relationship = "配偶之兄弟姐妹的子女"
+    wj = db.session.query(Department).filter_by(region_id=case.region_id, code="WJ").one()
+    case.death_certificate = DeathCertificate(
+        number=f"WJ-361125-{case.case_no[-6:]}-0001", kind="medical", deceased_name=case.deceased_name,
+        deceased_id_number=case.deceased_id_number, death_date=case.death_date,
+        death_circumstance=case.death_circumstance, department=wj)
+    case.death_certificate_no = case.death_certificate.number
+    db.session.flush()
+    return case
 
 
 def test_poppler_tools_are_installed():
@@ -157,3 +192,44 @@ def test_a_missing_font_names_the_package_to_install(app, ctx, retiree_case, mon
 
     with pytest.raises(pdf.ReportFontMissing, match="fonts-wqy-microhei"):
         pdf.registration_form(retiree_case)
+
+
+def test_the_largest_case_fits_one_legible_a4_page(ctx, tmp_path):
+    case = worst_case()
+    assert len(case.tasks) == 12
+    content = pdf.registration_form(case)
+
+    assert_one_a4_page(content)
+    assert min(font_sizes(content)) >= 8, font_sizes(content)  # nothing too small to read on paper
+    assert_chinese_font_embedded(content, tmp_path)
+    drawn = drawn_text(content, tmp_path)
+    for text in (LONG_NAME, LONG_ADDRESS, case.applicant_relationship, case.death_certificate_no,
+                 "已与死亡证明登记核对一致", "申请人（经办人）（签字）", "个人账户养老手册", "经办人现场拍照"):
+        assert re.sub(r"\s+", "", text) in drawn, text
+    for task in case.tasks:
+        assert task.item.code in drawn and task.department.name in drawn, task.item.code
+
+
+def test_either_or_materials_say_so_on_the_form(retiree_case, tmp_path):
+    rows = {row["name"]: row for row in pdf.checklist_rows(retiree_case)}
+
+    # CL01 and YB01 take the death proof or the cremation certificate, not both.
+    assert rows["死亡证明"]["item_codes"].split() == ["MZ01", "RS02", "YB01（或火化证明）", "CL01（或火化证明）", "GA01"]
+    assert rows["火化证明"]["item_codes"].split() == ["RS02", "YB01（或死亡证明）", "CL01（或死亡证明）"]
+    assert "CL01（或火化证明）" in drawn_text(pdf.registration_form(retiree_case), tmp_path)
+
+
+def test_the_pension_handbooks_original_is_asked_for_and_kept_by_the_funeral_home(ctx):
+    case = make_case("window", facts=["pension_enterprise", "insured_before_2010_12_in_service"], name="手册")
+    rows = {row["name"]: row for row in pdf.checklist_rows(case)}
+
+    handbook = rows["个人账户养老手册"]
+    assert (handbook["original"], handbook["scan"]) == (pdf.MARK_MISSING, pdf.MARK_MISSING)
+    assert "原件由殡仪馆留存" in handbook["note"]
+
+
+def test_the_form_says_how_the_death_proof_stands_against_the_registry(ctx, tmp_path):
+    case = make_case("window", facts=[], name="未核对")
+    assert "登记库中未找到" in drawn_text(pdf.registration_form(case), tmp_path)
+    case.registry_differences_accepted = True
+    assert "与死亡证明登记不一致（经办人已确认）" in drawn_text(pdf.registration_form(case), tmp_path)

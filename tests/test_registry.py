@@ -273,14 +273,15 @@ CERTS = ("hf_wj", "hf_ga", "yy_wj", "yy_ga")
 # username → (certificates seen, may edit them)
 VISIBLE = {
     "wj": ({"hf_wj"}, True),
+    "ga": ({"hf_ga"}, True),  # the demo's 公安 clerk also issues 非正常死亡证明
     HF_GA_ISSUER: ({"hf_ga"}, True),
     YY_WJ_ISSUER: ({"yy_wj"}, True),
     "supervisor": ({"hf_wj", "hf_ga"}, False),
     "sr-supervisor": (set(CERTS), False),
     "admin": (set(CERTS), True),
 }
-# Roles without the registry: windows, clerks (公安's included) and managers.
-NO_ACCESS = ["window", "rs", "ga", "manager", "yy-window", "yy-ga"]
+# Roles without the registry: windows, clerks (弋阳县's 公安 clerk included) and managers.
+NO_ACCESS = ["window", "rs", "manager", "yy-window", "yy-ga"]
 
 
 def _listed(page):
@@ -495,3 +496,88 @@ def test_differences_report_another_name_and_another_date(ctx, certs):
         ("death_date", cert.death_date, other_day.isoformat()),
         ("death_circumstance", "in_hospital", "en_route"),
     ]
+
+
+# --- Who issues which kind -------------------------------------------------------------------
+
+RS_ISSUER, HOSPITAL_ISSUER, STATION_ISSUER = "t-reg-rs", "t-reg-hospital", "t-reg-station"
+
+
+@pytest.fixture(scope="module")
+def issuers(app, certs):
+    """An issuer serving 人社 (not an issuing department), one of a hospital under 卫健 and
+    one of a 派出所 under 公安, in 横峰县."""
+    with app.app_context():
+        role = app.appbuilder.sm.find_role("CertIssuer")
+        county = db.session.query(Region).filter_by(code="361125").one()
+        units = {}
+        for code, name, parent in (("T-HOSP", "县人民医院", "WJ"), ("T-PCS", "城区派出所", "GA")):
+            unit = db.session.query(Department).filter_by(region_id=county.id, code=code).first()
+            if unit is None:
+                unit = Department(code=code, name=name, region=county, parent=_department("361125", parent))
+                db.session.add(unit)
+            units[code] = unit
+        _add_user(RS_ISSUER, role, [_department("361125", "RS")])
+        _add_user(HOSPITAL_ISSUER, role, [units["T-HOSP"]])
+        _add_user(STATION_ISSUER, role, [units["T-PCS"]])
+        db.session.commit()
+        db.session.remove()
+
+
+@pytest.mark.parametrize("kind, circumstance", [("medical", "in_hospital"), ("unnatural", "unnatural")])
+def test_a_department_that_is_neither_health_nor_police_issues_nothing(client, ctx, issuers, kind, circumstance):
+    login(client, RS_ISSUER)
+    form = _form(kind=kind, death_circumstance=circumstance)
+    response = client.post("/deathcertificateview/add", data=form)
+    assert response.status_code == 200
+    assert ("人力资源和社会保障局不是死亡证明开具单位：死亡医学证明由卫健部门的医疗卫生机构开具，非正常死亡证明由公安机关开具。"
+            in response.get_data(as_text=True))
+    assert _count(number=form["number"]) == 0
+
+
+@pytest.mark.parametrize("username, kind, circumstance, refused_kind, refused_circumstance", [
+    (HOSPITAL_ISSUER, "medical", "in_hospital", "unnatural", "unnatural"),
+    (STATION_ISSUER, "unnatural", "unnatural", "medical", "in_hospital"),
+])
+def test_a_unit_issues_the_kind_of_the_department_it_belongs_to(client, ctx, issuers, username, kind, circumstance,
+                                                                 refused_kind, refused_circumstance):
+    login(client, username)
+    page = client.get("/deathcertificateview/add").get_data(as_text=True)
+    assert re.search(rf'<option selected value="{kind}"|<option value="{kind}" selected', page)
+    good = _form(kind=kind, death_circumstance=circumstance)
+    assert client.post("/deathcertificateview/add", data=good).status_code == 302
+    assert db.session.query(DeathCertificate).filter_by(number=good["number"]).one().kind == kind
+    bad = _form(kind=refused_kind, death_circumstance=refused_circumstance)
+    assert client.post("/deathcertificateview/add", data=bad).status_code == 200
+    assert _count(number=bad["number"]) == 0
+
+
+def test_the_demos_police_clerk_registers_an_unnatural_death_certificate(client, ctx, certs):
+    login(client, "ga")
+    form = _form(kind="unnatural", death_circumstance="unnatural", deceased_id_number=id_number("361125", "19710606"))
+    assert client.post("/deathcertificateview/add", data=form).status_code == 302
+    cert = db.session.query(DeathCertificate).filter_by(number=form["number"]).one()
+    assert (cert.department.code, cert.kind, cert.issued_by_id) == (
+        "GA", "unnatural", db.session.query(DepartmentUser.id).filter_by(username="ga").scalar())
+
+
+def test_which_department_issues_is_data_the_admin_sets(client, ctx, issuers):
+    from app.domain.registry import kind_for
+
+    rs = _department("361125", "RS")
+    assert kind_for(rs) is None and kind_for(_department("361125", "WJ")) == "medical"
+    assert kind_for(_department("361125", "GA")) == "unnatural"
+    login(client, "admin")
+    form = {"region": str(rs.region_id), "code": "RS", "name": rs.name, "parent": "", "active": "y",
+            "certificate_kind": "medical", "notify_email": "", "webhook_url": "", "webhook_secret": ""}
+    assert client.post(f"/departmentview/edit/{rs.id}", data=form).status_code == 302
+    try:
+        db.session.expire_all()
+        assert kind_for(_department("361125", "RS")) == "medical"
+        login(client, RS_ISSUER)
+        cert = _form()
+        assert client.post("/deathcertificateview/add", data=cert).status_code == 302
+    finally:
+        db.session.expire_all()
+        _department("361125", "RS").certificate_kind = None
+        db.session.commit()

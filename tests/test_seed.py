@@ -24,7 +24,7 @@ ATTACHMENT = [
      [(("死亡证明", S),), (("逝者银行卡或社保卡", S),)], "4个工作日", "15个工作日到账"),
     ("RS02", "人社局", "企业养老保险参保人员丧葬费、抚恤金、个人账户一次性支付",
      [(("逝者身份证", S),), (("死亡证明", S),), (("火化证明", S),), (("逝者银行卡或社保卡", S),),
-      (("个人账户养老手册", S),)], "4个工作日", "15个工作日到账"),
+      (("个人账户养老手册", S),), (("个人账户养老手册", ORIG),)], "4个工作日", "15个工作日到账"),
     ("RS03", "人社局", "城乡居民养老保险个人账户余额一次性支付",
      [(("逝者身份证", S),), (("死亡证明", S),), (("火化证明", S),), (("逝者银行卡或社保卡", S),)],
      "4个工作日", "15个工作日到账"),
@@ -98,12 +98,10 @@ def test_the_catalogue_holds_exactly_the_attachments_items(ctx):
 
 
 def test_the_pension_handbook_is_needed_only_for_those_insured_before_2010_12_in_service(ctx):
-    req = (
-        db.session.query(Requirement).join(Material)
-        .filter(Material.code == "PENSION_HANDBOOK").one()
-    )
-    assert req.item.code == "RS02"
-    assert req.condition_fact.code == "insured_before_2010_12_in_service"
+    reqs = db.session.query(Requirement).join(Material).filter(Material.code == "PENSION_HANDBOOK").all()
+    # The scan is shared; the original is checked and kept by the funeral home.
+    assert sorted(req.form for req in reqs) == ["original", "scan"]
+    assert {(req.item.code, req.condition_fact.code) for req in reqs} == {("RS02", "insured_before_2010_12_in_service")}
 
 
 def test_no_requirement_but_the_pension_handbooks_depends_on_a_fact(ctx):

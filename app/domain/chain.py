@@ -17,7 +17,7 @@ from app.domain import audit, rules
 from app.domain.clock import to_cst_date
 from app.domain.labels import STATUS_LABELS
 from app.domain.workdays import load_calendar
-from app.models import Case, CaseMaterial, Task
+from app.models import Case, CaseMaterial, Item, Task
 from app.models.case import (
     ACCEPTED,
     CASE_CANCELLED,
@@ -155,7 +155,7 @@ def add_material(session, case, material, user, *, original_checked=False, conte
                  now=None, calendar=None):
     """Record a material of a case: its original checked at the window and/or a scan.
     Tasks that were waiting for it become ready. A file stored for a transaction that
-    then fails is removed by the caller through ``storage.remove``."""
+    then rolls back is removed with it (``storage``)."""
     lock_case(session, case)
     if case.status not in OPEN_CASE_STATES:
         raise ChainError(_l("Case %(no)s is closed; materials can no longer be added.", no=case.case_no))
@@ -164,7 +164,7 @@ def add_material(session, case, material, user, *, original_checked=False, conte
     row = CaseMaterial(case=case, material=material, original_checked=bool(original_checked),
                        added_by_id=getattr(user, "id", None), added_at=now or utcnow())
     if content is not None:
-        row.stored_name, row.content_type, row.size, row.sha256 = storage.store(content)
+        row.stored_name, row.content_type, row.size, row.sha256 = storage.store(content, session)
         row.original_filename = (filename or "")[:256] or None
     session.add(row)
     session.flush()
@@ -175,6 +175,32 @@ def add_material(session, case, material, user, *, original_checked=False, conte
     ready_waiting_tasks(session, case, user, now=now, calendar=calendar)
     roll_up(case)
     return row
+
+
+def handed_in_refusal(session, case, material):
+    """Why the window may not hand in this material for this case, or None: a material
+    an item produces (the 火化证明 is issued by completing cremation, never uploaded,
+    or it would ready tasks before cremation), or one no item of the case asks for
+    (it would be shared with no one who needs it)."""
+    producer = session.query(Item).filter(Item.produces_material_id == material.id).order_by(Item.id).first()
+    if producer is not None:
+        return _l("%(material)s is issued by the system when %(item)s is completed; it cannot be handed in.",
+                  material=material.name, item=producer.name)
+    checklist = rules.material_checklist([task.item for task in case.tasks], fact_codes(case))
+    if material.code not in checklist:
+        return _l("No item of case %(no)s needs %(material)s; only the materials of its checklist are taken.",
+                  no=case.case_no, material=material.name)
+    return None
+
+
+def hand_in_material(session, case, material, user, **kwargs):
+    """The window hands in a material (its original checked and/or a scan): refused
+    with a ChainError on ``material_code`` unless the case's checklist asks for it and
+    no item produces it; then ``add_material``."""
+    refusal = handed_in_refusal(session, case, material)
+    if refusal is not None:
+        raise ChainError(refusal, field="material_code")
+    return add_material(session, case, material, user, **kwargs)
 
 
 def supplement_codes(task):

@@ -3,6 +3,9 @@ registers it, and how the window finds one and compares it with a case.
 
 卫健's medical institutions issue the 死亡医学证明 (``medical``); 公安 issues the
 非正常死亡证明 (``unnatural``) for an unnatural death without treatment, and nothing else.
+Which department issues which kind is data: ``Department.certificate_kind`` (seeded on
+卫健 and 公安 of each county), inherited by its units (a hospital under 卫健, a 派出所
+under 公安); any other department issues none.
 """
 
 import datetime
@@ -17,8 +20,6 @@ from app.models.case import CIRCUMSTANCES
 from app.models.registry import MEDICAL, UNNATURAL
 
 KINDS = (MEDICAL, UNNATURAL)
-# Departments with this code, and their units (a 派出所 under 公安局), are the police.
-POLICE_CODE = "GA"
 
 LOOKUP_ACTION = "death_certificate_lookup"
 
@@ -41,20 +42,16 @@ def issuing_department(user):
     return departments[0]
 
 
-def is_police(department):
-    """Whether the department is 公安 or a unit of it."""
+def kind_for(department):
+    """The one kind of certificate a department issues: its own ``certificate_kind`` or
+    that of the department it is a unit of; None for a department that issues none."""
     seen = set()
     while department is not None and department.id not in seen:
-        if department.code == POLICE_CODE:
-            return True
+        if department.certificate_kind:
+            return department.certificate_kind
         seen.add(department.id)
         department = department.parent
-    return False
-
-
-def kind_for(department):
-    """The one kind of certificate a department issues."""
-    return UNNATURAL if is_police(department) else MEDICAL
+    return None
 
 
 def normalise_id_number(value):
@@ -87,9 +84,14 @@ def certificate_errors(session, department, *, number, kind, deceased_name, dece
     if not (deceased_name or "").strip():
         add("deceased_name", _l("Fill in this field."))
 
+    issues = kind_for(department) if department is not None else None
     if kind not in KINDS:
         add("kind", _l("Choose the kind of death certificate."))
-    elif department is not None and kind != kind_for(department):
+    elif department is not None and issues is None:
+        add("kind", _l("%(department)s does not issue death certificates: medical death certificates "
+                       "(死亡医学证明) come from 卫健's medical institutions, unnatural-death certificates "
+                       "(非正常死亡证明) from the police (公安).", department=department.name))
+    elif department is not None and kind != issues:
         add("kind", _l("Only the police (公安) issue unnatural-death certificates (非正常死亡证明); "
                        "your department issues medical death certificates (死亡医学证明).")
             if kind == UNNATURAL else

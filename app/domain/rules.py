@@ -46,16 +46,39 @@ def needs_for(item, fact_codes):
 
 def material_checklist(items, fact_codes):
     """The single checklist of a case: each material once, with the forms asked for
-    (原件 checked at the window and/or 扫描件 shared) and the items that need it."""
+    (原件 checked at the window and/or 扫描件 shared), the items that need it and, for
+    an item that takes it or another ("死亡证明 或 火化证明"), those others
+    (``alternatives``: item code → the other material codes of that group)."""
     checklist = {}
     for item in items:
         for need in needs_for(item, fact_codes):
+            codes = list(dict.fromkeys(code for code, _form in need.materials))
             for code, form in need.materials:
-                entry = checklist.setdefault(code, {"forms": set(), "items": []})
+                entry = checklist.setdefault(code, {"forms": set(), "items": [], "alternatives": {}})
                 entry["forms"].add(form)
                 if item.code not in entry["items"]:
                     entry["items"].append(item.code)
+                others = [other for other in codes if other != code]
+                if others:
+                    known = entry["alternatives"].setdefault(item.code, [])
+                    known.extend(other for other in others if other not in known)
     return checklist
+
+
+def needed_by(entry):
+    """The items of a checklist entry as (item code, the materials it takes instead):
+    ``[("MZ01", []), ("CL01", ["CREMATION_CERT"])]``."""
+    return [(code, entry["alternatives"].get(code, [])) for code in entry["items"]]
+
+
+def needed_by_text(entry, names, either="{item}（或{others}）", separator="、"):
+    """The items of a checklist entry as the printed form says them: ``MZ01``, and
+    ``CL01（或火化证明）`` for an item that takes another material instead."""
+    return [
+        either.format(item=code, others=separator.join(names.get(other, other) for other in others))
+        if others else code
+        for code, others in needed_by(entry)
+    ]
 
 
 def is_ready(item, fact_codes, present):

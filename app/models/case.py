@@ -15,6 +15,7 @@ from sqlalchemy import (
     String,
     Table,
     Text,
+    false,
     text,
 )
 from sqlalchemy.orm import relationship
@@ -90,6 +91,9 @@ class Case(Model):
     # Set when the death proof was found in the registry and agrees with the case.
     death_certificate_id = Column(Integer, ForeignKey("death_certificate.id", name="fk_case_death_certificate"))
     death_certificate = relationship("DeathCertificate")
+    # The registry holds a death proof for this deceased that the case contradicts, and
+    # the clerk registered the case after seeing the differences.
+    registry_differences_accepted = Column(Boolean, nullable=False, default=False, server_default=false())
 
     applicant_name = Column(String(64), nullable=False)
     applicant_id_number = Column(String(18), nullable=False)

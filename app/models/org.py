@@ -38,6 +38,9 @@ class Department(Model):
     parent = relationship("Department", remote_side=[id], backref="units")
     # The joint-handling window (殡仪馆联办窗口) takes applications and registers cases.
     accepts_cases = Column(Boolean, nullable=False, default=False)
+    # The death proof the department (and its units) issues: "medical" (卫健's
+    # 死亡医学证明) or "unnatural" (公安's 非正常死亡证明); empty: none.
+    certificate_kind = Column(String(16))
     active = Column(Boolean, nullable=False, default=True)
     # Notifications (the clerks get theirs in the app and by their own channels):
     # the department's mailbox, and its own system's webhook, signed with the secret.

@@ -3,12 +3,13 @@ checklist and the actions the user may take. Everything is read through the row
 filter, so a department sees only its own tasks and the materials they need."""
 
 from flask import current_app
+from flask_babel import gettext
 from flask_wtf import FlaskForm
 
 from app.domain import chain, rules
 from app.domain.labels import FORM_LABELS, STATUS_LABELS
 from app.extensions import db
-from app.models import CaseMaterial, Material, Task
+from app.models import CaseMaterial, Item, Material, Task
 from app.models.case import CASE_COMPLETED
 from app.security.scope import AccessDenied, check_writable, scope_query
 
@@ -35,14 +36,18 @@ def case_panel(case):
         scope_query(CaseMaterial, db.session.query(CaseMaterial))
         .filter(CaseMaterial.case_id == case.id).order_by(CaseMaterial.id).all()
     )
+    names = {code: material.name for code, material in materials.items()}
+    # Issued by the system (the 火化证明 of cremation): never offered for upload.
+    produced = {material_id for (material_id,) in db.session.query(Item.produces_material_id)}
     rows = []
     for code, entry in checklist.items():
         rows.append({
             "code": code,
             "name": materials[code].name,
             "forms": [{"label": FORM_LABELS[f], "present": (code, f) in present} for f in sorted(entry["forms"])],
-            "items": entry["items"],
+            "items": rules.needed_by_text(entry, names, either=gettext("{item} (or {others})")),
             "files": [f for f in files if f.material.code == code and f.stored_name],
+            "handed_in": materials[code].id not in produced,
         })
     allowed = {name: _may(f"can_{name}") for name in ("accept", "complete", "reject", "request_supplement", "cancel")}
     task_rows = []

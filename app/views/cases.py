@@ -13,7 +13,7 @@ from markupsafe import Markup
 from sqlalchemy import event
 from sqlalchemy.orm import Session
 
-from app.domain import chain, clock, rules, statistics
+from app.domain import chain, clock, intake, rules, statistics
 from app.domain.labels import FORM_LABELS
 from app.domain.workdays import load_calendar
 from app.extensions import db
@@ -33,6 +33,7 @@ from app.views.base import (
     yes_no,
 )
 from app.views.case_panel import case_panel
+from app.views.intake import update_case, with_edit_checks
 
 CASE_LABELS = {
     "case_no": _l("Case number"),
@@ -365,10 +366,9 @@ class CaseView(ScopedModelView):
         "death_certificate_no", "facts", "applicant_name", "applicant_id_number", "applicant_phone",
         "applicant_relationship", "registered_at",
     ]
-    edit_columns = [
-        "deceased_gender", "hukou_address", "death_certificate_no",
-        "applicant_name", "applicant_phone", "applicant_relationship",
-    ]
+    # The window corrects contact details only; identity and registry fields are fixed
+    # at intake (app.domain.intake.EDITABLE), where they are checked.
+    edit_columns = list(intake.EDITABLE)
     search_columns = ["case_no", "deceased_name", "status", "death_date"]
     order_columns = ["case_no", "death_date", "registered_at", "status"]
     base_order = ("registered_at", "desc")
@@ -385,6 +385,18 @@ class CaseView(ScopedModelView):
         "applicant_relationship": lambda value: value or "",
     }
     show_template = "case_show.html"
+
+    def __init__(self, **kwargs):
+        super().__init__(**kwargs)
+        self.edit_form = with_edit_checks(self.edit_form)
+
+    def pre_update(self, item):
+        try:
+            super().pre_update(item)
+            update_case(item, g.user)
+        except Exception:
+            db.session.rollback()  # FAB flashes the error; nothing of the edit may be written later
+            raise
 
     @expose("/show/<pk>", methods=["GET"])
     @has_access

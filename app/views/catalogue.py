@@ -23,6 +23,7 @@ from app.views.base import (
     business_date,
     label_of,
 )
+from app.views.registry import KIND_LABELS as CERTIFICATE_KIND_LABELS
 
 
 class RequirementView(ScopedModelView):
@@ -190,7 +191,8 @@ class DepartmentView(ScopedModelView):
     edit_title = _l("Edit department")
     list_columns = ["region", "code", "name", "parent", "accepts_cases", "active"]
     add_columns = edit_columns = [
-        "region", "code", "name", "parent", "accepts_cases", "active", "notify_email", "webhook_url", "webhook_secret",
+        "region", "code", "name", "parent", "accepts_cases", "certificate_kind", "active", "notify_email",
+        "webhook_url", "webhook_secret",
     ]
     # The secret itself is never shown: only whether there is one.
     show_columns = add_columns
@@ -202,6 +204,7 @@ class DepartmentView(ScopedModelView):
         "name": _l("Name"),
         "parent": _l("Unit of"),
         "accepts_cases": _l("Joint-handling window"),
+        "certificate_kind": _l("Issues death proofs"),
         "active": _l("Active"),
         "notify_email": _l("Notification e-mail"),
         "webhook_url": _l("Webhook URL"),
@@ -214,6 +217,7 @@ class DepartmentView(ScopedModelView):
                              "Leave empty to keep the current secret."),
     }
     formatters_columns = {
+        "certificate_kind": label_of(CERTIFICATE_KIND_LABELS),
         "notify_email": lambda value: value or "",
         "webhook_url": lambda value: value or "",
         "webhook_secret": lambda value: _l("Set") if value else _l("Not set"),
@@ -221,6 +225,11 @@ class DepartmentView(ScopedModelView):
     add_form_extra_fields = edit_form_extra_fields = {
         # NOT NULL booleans: FAB would require them ticked.
         "accepts_cases": BooleanField(_l("Joint-handling window")),
+        # Inherited by the department's units (a hospital under 卫健, a 派出所 under 公安).
+        "certificate_kind": SelectField(
+            _l("Issues death proofs"), choices=[("", _l("None")), *CERTIFICATE_KIND_LABELS.items()],
+            coerce=lambda value: value or None, widget=Select2Widget(),  # "" (none) is stored as NULL
+        ),
         "active": BooleanField(_l("Active"), default=True),
         "notify_email": StringField(
             _l("Notification e-mail"), filters=[blank_to_none], widget=BS3TextFieldWidget(),

@@ -102,24 +102,17 @@ class CaseDocumentsView(BaseView):
         material = db.session.query(Material).filter_by(code=request.form.get("material_code", "")).one_or_none()
         upload = request.files.get("file")
         content = upload.read() if upload and upload.filename else None
-        stored = None
         try:
             if material is None:
                 raise chain.ChainError(_l("Unknown material."))
-            row = chain.add_material(db.session, case, material, g.user,
-                                     original_checked=bool(request.form.get("original_checked")),
-                                     content=content, filename=upload.filename if upload else None)
-            stored = row.stored_name
+            chain.hand_in_material(db.session, case, material, g.user,
+                                   original_checked=bool(request.form.get("original_checked")),
+                                   content=content, filename=upload.filename if upload else None)
             db.session.commit()
         except (storage.UploadError, chain.ChainError) as exc:
-            db.session.rollback()
+            db.session.rollback()  # and with it any file stored (app.storage)
             flash(str(exc), "danger")
             return self._back(case)
-        except Exception:
-            db.session.rollback()
-            if stored:
-                storage.remove(stored)
-            raise
         flash(str(_l("%(material)s recorded.", material=material.name)), "success")
         return self._back(case)
 

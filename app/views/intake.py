@@ -9,17 +9,15 @@ from flask_appbuilder import BaseView, expose, has_access
 from flask_babel import gettext
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
-from wtforms import BooleanField, DateField, SelectField, SelectMultipleField, StringField
-from wtforms.validators import Optional
+from wtforms import BooleanField, SelectField, SelectMultipleField, StringField
 from wtforms.widgets import CheckboxInput, ListWidget
 
-from app.domain import intake, registry
+from app.domain import intake, registry, rules
 from app.domain.cases import CaseError, intake_department
 from app.domain.labels import CIRCUMSTANCE_LABELS, FORM_LABELS
 from app.extensions import db
-from app.models import Fact
+from app.models import Fact, Material
 from app.models.case import CIRCUMSTANCES
-from app.views.base import business_date
 
 # API field → form field.
 FIELDS = {
@@ -36,15 +34,14 @@ FIELDS = {
 REGISTRY_LABELS = {
     "deceased_name": _l("Name of the deceased"), "deceased_id_number": _l("ID number of the deceased"),
     "death_date": _l("Date of death"), "death_circumstance": _l("Circumstance of death"),
+    "death_certificate_no": _l("Death proof number"),
 }
 
 
-def _shown(field, value):
-    if field == "death_date":
-        return business_date(value)
-    if field == "death_circumstance":
-        return CIRCUMSTANCE_LABELS.get(value, value)
-    return value
+def needed_by_labels(entry, names):
+    """The items of a checklist entry on the screens: ``CL01（或火化证明）`` for an item
+    that takes another material instead."""
+    return rules.needed_by_text(entry, names, either=gettext("{item} (or {others})"))
 
 
 class FactsField(SelectMultipleField):
@@ -61,7 +58,9 @@ class IntakeForm(FlaskForm):
     deceased_gender = SelectField(_l("Gender"), choices=[("", ""), ("男", "男"), ("女", "女")], validate_choice=False)
     hukou_local = BooleanField(_l("Local household registration"), default=True)
     hukou_address = StringField(_l("Household registration address"))
-    death_date = DateField(_l("Date of death"), validators=[Optional()])
+    # Text, not a DateField: a date it cannot parse must not hide the other errors; the
+    # domain check reads it and says what is wrong with it, beside every other field.
+    death_date = StringField(_l("Date of death"))
     death_circumstance = SelectField(
         _l("Circumstance of death"), choices=[(c, CIRCUMSTANCE_LABELS[c]) for c in CIRCUMSTANCES], validate_choice=False,
     )
@@ -111,12 +110,12 @@ class IntakeView(BaseView):
         form.facts.choices = _fact_choices()
         action = request.form.get("action", "preview")
         context = {"form": form, "window": window, "plan": None, "checklist": None, "differences": [],
-                   "certificate": None, "material_names": {}, "form_labels": FORM_LABELS}
+                   "unknown_number": None, "certificate": None, "material_names": {}, "needed_by": {},
+                   "form_labels": FORM_LABELS}
         if request.method == "POST":
+            # Only the CSRF token can fail here; every field is checked by the domain.
             if not form.validate_on_submit():
-                csrf = getattr(form, "csrf_token", None)
-                flash(gettext("The form expired; please try again.") if csrf is not None and csrf.errors
-                      else gettext("The application has errors; nothing was saved."), "danger")
+                flash(gettext("The form expired; please try again."), "danger")
             elif action == "lookup":
                 self._fill_from_registry(form, window, context)
             else:
@@ -140,10 +139,16 @@ class IntakeView(BaseView):
         form.death_certificate_no.data = cert.number
         form.deceased_name.data = cert.deceased_name
         form.deceased_id_number.data = cert.deceased_id_number
-        form.death_date.data = cert.death_date
+        form.death_date.data = cert.death_date.isoformat()
         form.death_circumstance.data = cert.death_circumstance
         context["certificate"] = cert
         flash(gettext("Filled in from death proof %(no)s.", no=cert.number), "success")
+
+    @staticmethod
+    def _show_errors(form, errors):
+        for name, messages in errors.items():
+            field = getattr(form, FIELDS.get(name, "deceased_name"))
+            field.errors = list(field.errors or []) + [str(m) for m in messages]
 
     def _preview_or_save(self, form, window, action, context):
         application = form.application()
@@ -151,9 +156,7 @@ class IntakeView(BaseView):
             values = intake.check(db.session, application, window)
             plan, checklist = intake.preview(db.session, window, values["facts"])
         except intake.IntakeRefused as exc:
-            for name, messages in exc.errors.items():
-                field = getattr(form, FIELDS.get(name, "deceased_name"))
-                field.errors = list(field.errors or []) + [str(m) for m in messages]
+            self._show_errors(form, exc.errors)
             if exc.existing is not None:
                 flash(gettext("This deceased already has an open case: %(no)s.", no=exc.existing.case_no), "danger")
             else:
@@ -162,22 +165,23 @@ class IntakeView(BaseView):
         except CaseError as exc:
             flash(str(exc.message), "danger")
             return None
-        context["plan"], context["checklist"] = plan, checklist
-        certificate, diffs = intake.registry_match(db.session, window, values)
-        context["certificate"] = certificate
+        names = {m.code: m.name for m in db.session.query(Material).filter(Material.code.in_(list(checklist)))}
+        context.update(plan=plan, checklist=checklist, material_names=names,
+                       needed_by={code: needed_by_labels(entry, names) for code, entry in checklist.items()})
+        match = intake.registry_match(db.session, window, values)
+        context["certificate"] = match.certificate
+        context["unknown_number"] = match.unknown_number
         context["differences"] = [
-            (REGISTRY_LABELS[field], _shown(field, theirs), _shown(field, ours)) for field, theirs, ours in diffs
+            (REGISTRY_LABELS[name], intake.shown(name, theirs), intake.shown(name, ours))
+            for name, theirs, ours in match.differences
         ]
-        from app.models import Material
-
-        context["material_names"] = {
-            m.code: m.name for m in db.session.query(Material).filter(Material.code.in_(list(checklist)))
-        }
         if action != "save":
             return None
-        if context["differences"] and not form.accept_differences.data:
-            flash(gettext("The application differs from the registered death proof: check the differences."),
-                  "warning")
+        if match.needs_confirmation and not form.accept_differences.data:
+            flash(gettext("The application differs from the registered death proof: check the differences.")
+                  if match.differences else
+                  gettext("Death proof %(no)s is not in the registry: check the number with the family.",
+                          no=match.unknown_number), "warning")
             return None
         try:
             case = intake.register(db.session, application, g.user, window,
@@ -185,9 +189,39 @@ class IntakeView(BaseView):
             db.session.commit()
         except intake.IntakeRefused as exc:
             db.session.rollback()
-            for name, messages in exc.errors.items():
-                getattr(form, FIELDS.get(name, "deceased_name")).errors = [str(m) for m in messages]
+            self._show_errors(form, exc.errors)
             flash(gettext("The application has errors; nothing was saved."), "danger")
             return None
         flash(gettext("Case %(no)s registered.", no=case.case_no), "success")
         return redirect(url_for("CaseView.show", pk=case.id))
+
+
+class CaseEditChecks:
+    """The case edit form (CaseView) runs the domain's check of the editable fields
+    after the field validators, so each error is shown under its field."""
+
+    def validate(self, extra_validators=None):
+        valid = super().validate(extra_validators=extra_validators)
+        values = {name: self._fields[name].data for name in intake.EDITABLE if name in self._fields}
+        try:
+            intake.check_edit(values)
+        except intake.IntakeRefused as exc:
+            for name, messages in exc.errors.items():
+                field = self._fields.get(name)
+                if field is not None:
+                    field.errors = list(field.errors or []) + [str(m) for m in messages]
+            return False
+        return valid
+
+
+def with_edit_checks(form_class):
+    return type(f"Checked{form_class.__name__}", (CaseEditChecks, form_class), {})
+
+
+def update_case(item, user):
+    """CaseView's ``pre_update``: the edited values checked and cleaned by the domain,
+    and the change written to the audit log in the edit's transaction."""
+    cleaned = intake.check_edit({name: getattr(item, name) for name in intake.EDITABLE})
+    for name, value in cleaned.items():
+        setattr(item, name, value)
+    intake.record_edit(db.session, item, user)

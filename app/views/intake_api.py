@@ -49,6 +49,7 @@ def case_json(case):
         "status": case.status,
         "region_code": case.region.code,
         "death_proof_checked": case.death_certificate_id is not None,
+        "death_proof_status": intake.death_proof_status(case),
         "tasks": [task_json(t) for t in case.tasks],
     }
 
@@ -129,21 +130,14 @@ class CaseIntakeApi(BaseApi):
         upload = request.files.get("file")
         content = upload.read() if upload else None
         original_checked = (request.form.get("original_checked") or "").lower() in ("true", "1", "on", "yes")
-        stored = None
         try:
-            row = chain.add_material(db.session, case, material, g.user, original_checked=original_checked,
-                                     content=content, filename=upload.filename if upload else None)
-            stored = row.stored_name
+            row = chain.hand_in_material(db.session, case, material, g.user, original_checked=original_checked,
+                                         content=content, filename=upload.filename if upload else None)
             db.session.commit()
         except (storage.UploadError, chain.ChainError) as exc:
-            db.session.rollback()
+            db.session.rollback()  # and with it any file stored (app.storage)
             field = getattr(exc, "field", None) or "file"
             return self._refuse(422, exc, {field: [str(exc)]})
-        except Exception:
-            db.session.rollback()
-            if stored:
-                storage.remove(stored)
-            raise
         return self.response(201, id=row.id, material_code=material.code, original_checked=row.original_checked,
                              sha256=row.sha256, size=row.size, case=case_json(case))
 

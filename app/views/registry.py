@@ -57,7 +57,7 @@ CERTIFICATE_LABELS = {
 def _default_kind():
     """The kind the issuer's department issues, preselected on a new certificate."""
     try:
-        return kind_for(issuing_department(current_user()))
+        return kind_for(issuing_department(current_user())) or MEDICAL
     except CertificateError:
         return MEDICAL
 
