@@ -26,8 +26,10 @@ from app.models import (
     Rule,
     Task,
     TaskUrging,
+    case_fact,
 )
-from app.security.roles import SCOPE_ALL, SCOPE_DEPARTMENT, SCOPE_REGION, scope_kinds
+from app.models.catalogue import SCAN
+from app.security.roles import SCOPE_ALL, SCOPE_DEPARTMENT, SCOPE_REGION, reads_region_materials, scope_kinds
 
 # Reference data from the notice: readable by every signed-in user, written by admins
 # (write access to these screens is a permission only the Admin role holds).
@@ -44,6 +46,8 @@ class Scope:
     department_ids: frozenset = field(default_factory=frozenset)  # departments served
     window_ids: frozenset = field(default_factory=frozenset)  # those of them that register cases
     region_ids: frozenset = field(default_factory=frozenset)  # region subtree, read-only
+    # The region subtree whose case materials the user reads (supervisors, not managers).
+    material_region_ids: frozenset = field(default_factory=frozenset)
 
     @property
     def is_empty(self):
@@ -68,7 +72,8 @@ def scope_for(user):
     """Compute the scope of a user from their roles and departments."""
     if user is None or not getattr(user, "is_authenticated", False) or not getattr(user, "is_active", False):
         return NOTHING
-    kinds = scope_kinds(role.name for role in user.roles)
+    role_names = [role.name for role in user.roles]
+    kinds = scope_kinds(role_names)
     if SCOPE_ALL in kinds:
         return Scope(sees_all=True)
     departments = list(getattr(user, "departments", []) or [])
@@ -80,6 +85,7 @@ def scope_for(user):
         department_ids=frozenset(d.id for d in served),
         window_ids=frozenset(d.id for d in served if d.accepts_cases),
         region_ids=region_ids,
+        material_region_ids=region_ids if reads_region_materials(role_names) else frozenset(),
     )
 
 
@@ -116,6 +122,41 @@ def _case_clause(scope):
     return or_(*clauses)
 
 
+def _case_material_clause(scope):
+    """Data minimisation: a case's material is shared with the window that registered
+    the case, the supervisors of its region and each department one of whose tasks on
+    the case asks for its scan, under the requirement's condition (the pension handbook
+    only for the deceased who has the fact); an original checked at the window shares
+    nothing."""
+    clauses = []
+    if scope.material_region_ids:
+        clauses.append(
+            exists().where(and_(Case.id == CaseMaterial.case_id, Case.region_id.in_(scope.material_region_ids)))
+        )
+    if scope.window_ids:
+        clauses.append(CaseMaterial.case_id.in_(select(Case.id).where(Case.department_id.in_(scope.window_ids))))
+    if scope.department_ids:
+        condition_holds = or_(
+            Requirement.condition_fact_id.is_(None),
+            # (correlated explicitly: the case material is two levels up)
+            exists().where(and_(case_fact.c.case_id == CaseMaterial.case_id,
+                                case_fact.c.fact_id == Requirement.condition_fact_id)).correlate_except(case_fact),
+        )
+        clauses.append(
+            exists().where(
+                and_(
+                    Task.case_id == CaseMaterial.case_id,
+                    Task.department_id.in_(scope.department_ids),
+                    Requirement.item_id == Task.item_id,
+                    Requirement.material_id == CaseMaterial.material_id,
+                    Requirement.form == SCAN,
+                    condition_holds,
+                )
+            )
+        )
+    return or_(*clauses) if clauses else false()
+
+
 def visibility_clause(model, scope):
     """A WHERE clause restricting ``model`` to the rows ``scope`` may see, or None for
     no restriction."""
@@ -139,29 +180,7 @@ def visibility_clause(model, scope):
             clauses.append(exists().where(and_(Case.id == Task.case_id, Case.department_id.in_(scope.window_ids))))
         return or_(*clauses)
     if model is CaseMaterial:
-        clauses = []
-        if scope.region_ids:
-            clauses.append(
-                exists().where(and_(Case.id == CaseMaterial.case_id, Case.region_id.in_(scope.region_ids)))
-            )
-        if scope.window_ids:
-            clauses.append(
-                CaseMaterial.case_id.in_(select(Case.id).where(Case.department_id.in_(scope.window_ids)))
-            )
-        if scope.department_ids:
-            # Data minimisation: a department sees a material only if one of its tasks
-            # on the case requires it.
-            clauses.append(
-                exists().where(
-                    and_(
-                        Task.case_id == CaseMaterial.case_id,
-                        Task.department_id.in_(scope.department_ids),
-                        Requirement.item_id == Task.item_id,
-                        Requirement.material_id == CaseMaterial.material_id,
-                    )
-                )
-            )
-        return or_(*clauses)
+        return _case_material_clause(scope)
     if model is Department:
         clauses = []
         if scope.region_ids:
