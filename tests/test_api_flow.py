@@ -4,6 +4,7 @@ files of it (downloaded, recorded), transitions, the PDFs."""
 
 import hashlib
 import io
+import re
 
 from app.extensions import db
 from app.models import AuditLog
@@ -103,3 +104,36 @@ def test_a_whole_case_through_the_api(client):
     yy = jwt_headers(client, "yy-ga")
     assert client.get(f"/api/v1/case/{case_id}", headers=yy).status_code == 404
     assert all(r["case_no"] != case_no for r in client.get("/api/v1/task/", headers=yy).get_json()["result"])
+
+
+def _refs(node):
+    if isinstance(node, dict):
+        for key, value in node.items():
+            if key == "$ref":
+                yield value
+            else:
+                yield from _refs(value)
+    elif isinstance(node, list):
+        for value in node:
+            yield from _refs(value)
+
+
+def test_the_served_api_description_is_well_formed(client):
+    """What OpenAPI 3 requires of every operation (its responses, its path parameters)
+    and every reference resolving, so that /swagger/v1 renders each endpoint."""
+    spec = client.get("/api/v1/_openapi", headers=jwt_headers(client, "window")).get_json()
+    assert spec["openapi"].startswith("3.")
+    assert "/api/v1/case-material/{pk}" in spec["paths"]
+    for path, operations in spec["paths"].items():
+        for method, operation in operations.items():
+            if method == "parameters":
+                continue
+            assert operation.get("responses"), (method, path)
+            parameters = operations.get("parameters", []) + operation.get("parameters", [])
+            declared = {p["name"] for p in parameters if p.get("in") == "path"}
+            assert declared == set(re.findall(r"{(\w+)}", path)), (method, path)
+    for ref in set(_refs(spec)):
+        node = spec
+        for part in ref.removeprefix("#/").split("/"):
+            assert part in node, ref
+            node = node[part]
