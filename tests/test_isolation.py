@@ -449,9 +449,10 @@ def _option_values(page, field):
 
 @pytest.fixture(scope="module")
 def department_editor(app):
-    """横峰县's supervisor, also given (by an administrator, as a database role) the
+    """A manager of 横峰县, also given (by an administrator, as a database role) the
     department screen's add and edit permissions: the forms render for a user whose
-    row filter is the county's."""
+    row filter is the county's. (A manager, not a supervisor: supervisors are told of
+    overdue tasks, and the notifier's tests count them.)"""
     with app.app_context():
         sm = app.appbuilder.sm
         role = sm.find_role("t-department-editor") or sm.add_role("t-department-editor")
@@ -459,8 +460,8 @@ def department_editor(app):
             sm.add_permission_role(role, sm.add_permission_view_menu(permission, "DepartmentView"))
         zw = (db.session.query(Department).join(Region)
               .filter(Region.code == "361125", Department.code == "ZW").one())
-        _add_user("t-hf-sup-editor", sm.find_role("Supervisor"), [zw])
-        user = db.session.query(DepartmentUser).filter_by(username="t-hf-sup-editor").one()
+        _add_user("t-hf-dept-editor", sm.find_role("Manager"), [zw])
+        user = db.session.query(DepartmentUser).filter_by(username="t-hf-dept-editor").one()
         if role not in user.roles:
             user.roles.append(role)
         db.session.commit()
@@ -494,8 +495,8 @@ def test_every_relation_dropdown_goes_through_the_row_filter(app):
 
 def test_a_scoped_users_forms_offer_only_the_rows_of_its_region(client, department_editor):
     """DepartmentView declares no dropdown filter: its region and parent dropdowns
-    still list only 横峰县 and 横峰县's departments to 横峰县's supervisor."""
-    login(client, "t-hf-sup-editor")
+    still list only 横峰县 and 横峰县's departments to 横峰县's manager."""
+    login(client, "t-hf-dept-editor")
     with client.application.app_context():
         every_region = {r.id for r in db.session.query(Region)}
         every_department = {d.id for d in db.session.query(Department)}
