@@ -21,7 +21,9 @@ from app.models import (
     Fact,
     Item,
     Material,
+    Notification,
     Region,
+    ReportJob,
     Requirement,
     Rule,
     Task,
@@ -29,6 +31,7 @@ from app.models import (
     case_fact,
 )
 from app.models.catalogue import SCAN
+from app.models.notify import IN_APP, SENT
 from app.security.roles import SCOPE_ALL, SCOPE_DEPARTMENT, SCOPE_REGION, reads_region_materials, scope_kinds
 
 # Reference data from the notice: readable by every signed-in user, written by admins
@@ -210,6 +213,9 @@ def visibility_clause(model, scope):
         return TaskUrging.task_id.in_(select(Task.id).where(visibility_clause(Task, scope)))
     if model is AuditLog:
         return AuditLog.region_id.in_(scope.region_ids) if scope.region_ids else false()
+    if model is ReportJob:
+        # A generated report is seen by whoever may report on its region.
+        return ReportJob.region_id.in_(select(Region.id).where(visibility_clause(Region, scope)))
     return false()
 
 
@@ -241,3 +247,26 @@ def check_writable(row, scope=None):
     departments = _row_department_ids(row)
     if not departments or None in departments or not departments <= scope.department_ids:
         raise AccessDenied(_l("You may only write rows of your own department."))
+
+
+def inbox_clause(user_id):
+    """A user's inbox: the in-app notifications the worker has delivered to them,
+    whatever their roles (an administrator's inbox is theirs too; served by
+    ix_notification_inbox)."""
+    return and_(Notification.user_id == user_id, Notification.channel == IN_APP, Notification.status == SENT)
+
+
+def window_regions(user):
+    """The counties whose death-certificate registry a user may search: those of the
+    windows they serve."""
+    regions = []
+    for department in getattr(user, "departments", None) or []:
+        if department.accepts_cases and department.region not in regions:
+            regions.append(department.region)
+    return regions
+
+
+def registering_window(user):
+    """The department a case the user registers belongs to: the (first) joint-handling
+    window they serve, whatever the form says; None when they serve none."""
+    return next((d for d in getattr(user, "departments", []) if d.accepts_cases), None)
