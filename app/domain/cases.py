@@ -9,6 +9,7 @@ from app.domain import audit, rules
 from app.domain.clock import today_cst
 from app.models import CaseNumberSequence, Department, Item, Rule, Task
 from app.models.case import CASE_REGISTERED, WAITING
+from app.security.scope import registering_window
 
 
 class CaseError(ValueError):
@@ -69,11 +70,12 @@ def open_tasks(session, case):
 
 
 def intake_department(user):
-    """The department through which a user registers cases: the one window they serve."""
-    windows = [d for d in getattr(user, "departments", []) if d.accepts_cases]
-    if not windows:
+    """The department through which a user registers cases: the one window they serve
+    (decided by the security package)."""
+    window = registering_window(user)
+    if window is None:
         raise CaseError(_l("You do not serve a joint-handling window, so you cannot register cases."))
-    return windows[0]
+    return window
 
 
 def prepare_new_case(session, case, user):

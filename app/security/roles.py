@@ -18,6 +18,10 @@ SCOPE_ALL = "all"  # everything (administrators)
 SCOPE_REGION = "region"  # the subtree of the regions of the user's departments, read-only
 SCOPE_DEPARTMENT = "department"  # the rows of the user's own departments
 
+# A region-scoped role reads its region's case materials only when ``region_materials``
+# says so: the notice shares scans with the window, the supervising office (督办) and the
+# departments whose tasks need them; leadership reads figures, not death certificates.
+
 # Every signed-in user may see and edit their own profile (with how to be notified),
 # switch the language, and read their own in-app notifications (the row filter of
 # NotificationView keeps it to their own).
@@ -45,6 +49,7 @@ _READ_CASES = [
 _HANDLE_TASKS = [
     ["^TaskTransitionApi$", "^can_transition$"],
     ["^CaseDocumentsView$", "^can_(accept|complete|reject|request_supplement|download)$"],
+    ["^CaseMaterialApi$", "^can_download$"],
 ]
 
 _READ_CERTIFICATES = [
@@ -82,6 +87,7 @@ ROLES = {
     },
     SUPERVISOR: {
         "scope": SCOPE_REGION,
+        "region_materials": True,
         "permissions": _SELF_SERVICE
         + _READ_CASES
         + _READ_CERTIFICATES
@@ -92,6 +98,7 @@ ROLES = {
             # 督办: urging a task of the region is the supervisor's one write.
             ["^TaskView$", "^can_urge$"],
             ["^CaseDocumentsView$", "^can_(download|registration_form|completion_notice)$"],
+            ["^CaseMaterialApi$", "^can_download$"],
             ["^CaseIntakeApi$", "^can_(registration_form|completion_notice)$"],
         ],
     },
@@ -107,3 +114,8 @@ def fab_roles():
 def scope_kinds(role_names):
     """The scope kinds a user with these roles has; unknown roles give nothing."""
     return {ROLES[name]["scope"] for name in role_names if name in ROLES}
+
+
+def reads_region_materials(role_names):
+    """Whether one of these roles reads the case materials of its region subtree."""
+    return any(ROLES[name].get("region_materials", False) for name in role_names if name in ROLES)

@@ -21,13 +21,18 @@ from app.models import (
     Fact,
     Item,
     Material,
+    Notification,
     Region,
+    ReportJob,
     Requirement,
     Rule,
     Task,
     TaskUrging,
+    case_fact,
 )
-from app.security.roles import SCOPE_ALL, SCOPE_DEPARTMENT, SCOPE_REGION, scope_kinds
+from app.models.catalogue import SCAN
+from app.models.notify import IN_APP, SENT
+from app.security.roles import SCOPE_ALL, SCOPE_DEPARTMENT, SCOPE_REGION, reads_region_materials, scope_kinds
 
 # Reference data from the notice: readable by every signed-in user, written by admins
 # (write access to these screens is a permission only the Admin role holds).
@@ -44,6 +49,8 @@ class Scope:
     department_ids: frozenset = field(default_factory=frozenset)  # departments served
     window_ids: frozenset = field(default_factory=frozenset)  # those of them that register cases
     region_ids: frozenset = field(default_factory=frozenset)  # region subtree, read-only
+    # The region subtree whose case materials the user reads (supervisors, not managers).
+    material_region_ids: frozenset = field(default_factory=frozenset)
 
     @property
     def is_empty(self):
@@ -68,7 +75,8 @@ def scope_for(user):
     """Compute the scope of a user from their roles and departments."""
     if user is None or not getattr(user, "is_authenticated", False) or not getattr(user, "is_active", False):
         return NOTHING
-    kinds = scope_kinds(role.name for role in user.roles)
+    role_names = [role.name for role in user.roles]
+    kinds = scope_kinds(role_names)
     if SCOPE_ALL in kinds:
         return Scope(sees_all=True)
     departments = list(getattr(user, "departments", []) or [])
@@ -80,6 +88,7 @@ def scope_for(user):
         department_ids=frozenset(d.id for d in served),
         window_ids=frozenset(d.id for d in served if d.accepts_cases),
         region_ids=region_ids,
+        material_region_ids=region_ids if reads_region_materials(role_names) else frozenset(),
     )
 
 
@@ -116,6 +125,41 @@ def _case_clause(scope):
     return or_(*clauses)
 
 
+def _case_material_clause(scope):
+    """Data minimisation: a case's material is shared with the window that registered
+    the case, the supervisors of its region and each department one of whose tasks on
+    the case asks for its scan, under the requirement's condition (the pension handbook
+    only for the deceased who has the fact); an original checked at the window shares
+    nothing."""
+    clauses = []
+    if scope.material_region_ids:
+        clauses.append(
+            exists().where(and_(Case.id == CaseMaterial.case_id, Case.region_id.in_(scope.material_region_ids)))
+        )
+    if scope.window_ids:
+        clauses.append(CaseMaterial.case_id.in_(select(Case.id).where(Case.department_id.in_(scope.window_ids))))
+    if scope.department_ids:
+        condition_holds = or_(
+            Requirement.condition_fact_id.is_(None),
+            # (correlated explicitly: the case material is two levels up)
+            exists().where(and_(case_fact.c.case_id == CaseMaterial.case_id,
+                                case_fact.c.fact_id == Requirement.condition_fact_id)).correlate_except(case_fact),
+        )
+        clauses.append(
+            exists().where(
+                and_(
+                    Task.case_id == CaseMaterial.case_id,
+                    Task.department_id.in_(scope.department_ids),
+                    Requirement.item_id == Task.item_id,
+                    Requirement.material_id == CaseMaterial.material_id,
+                    Requirement.form == SCAN,
+                    condition_holds,
+                )
+            )
+        )
+    return or_(*clauses) if clauses else false()
+
+
 def visibility_clause(model, scope):
     """A WHERE clause restricting ``model`` to the rows ``scope`` may see, or None for
     no restriction."""
@@ -139,29 +183,7 @@ def visibility_clause(model, scope):
             clauses.append(exists().where(and_(Case.id == Task.case_id, Case.department_id.in_(scope.window_ids))))
         return or_(*clauses)
     if model is CaseMaterial:
-        clauses = []
-        if scope.region_ids:
-            clauses.append(
-                exists().where(and_(Case.id == CaseMaterial.case_id, Case.region_id.in_(scope.region_ids)))
-            )
-        if scope.window_ids:
-            clauses.append(
-                CaseMaterial.case_id.in_(select(Case.id).where(Case.department_id.in_(scope.window_ids)))
-            )
-        if scope.department_ids:
-            # Data minimisation: a department sees a material only if one of its tasks
-            # on the case requires it.
-            clauses.append(
-                exists().where(
-                    and_(
-                        Task.case_id == CaseMaterial.case_id,
-                        Task.department_id.in_(scope.department_ids),
-                        Requirement.item_id == Task.item_id,
-                        Requirement.material_id == CaseMaterial.material_id,
-                    )
-                )
-            )
-        return or_(*clauses)
+        return _case_material_clause(scope)
     if model is Department:
         clauses = []
         if scope.region_ids:
@@ -191,6 +213,9 @@ def visibility_clause(model, scope):
         return TaskUrging.task_id.in_(select(Task.id).where(visibility_clause(Task, scope)))
     if model is AuditLog:
         return AuditLog.region_id.in_(scope.region_ids) if scope.region_ids else false()
+    if model is ReportJob:
+        # A generated report is seen by whoever may report on its region.
+        return ReportJob.region_id.in_(select(Region.id).where(visibility_clause(Region, scope)))
     return false()
 
 
@@ -222,3 +247,26 @@ def check_writable(row, scope=None):
     departments = _row_department_ids(row)
     if not departments or None in departments or not departments <= scope.department_ids:
         raise AccessDenied(_l("You may only write rows of your own department."))
+
+
+def inbox_clause(user_id):
+    """A user's inbox: the in-app notifications the worker has delivered to them,
+    whatever their roles (an administrator's inbox is theirs too; served by
+    ix_notification_inbox)."""
+    return and_(Notification.user_id == user_id, Notification.channel == IN_APP, Notification.status == SENT)
+
+
+def window_regions(user):
+    """The counties whose death-certificate registry a user may search: those of the
+    windows they serve."""
+    regions = []
+    for department in getattr(user, "departments", None) or []:
+        if department.accepts_cases and department.region not in regions:
+            regions.append(department.region)
+    return regions
+
+
+def registering_window(user):
+    """The department a case the user registers belongs to: the (first) joint-handling
+    window they serve, whatever the form says; None when they serve none."""
+    return next((d for d in getattr(user, "departments", []) if d.accepts_cases), None)

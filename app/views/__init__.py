@@ -5,7 +5,7 @@ from flask import current_app
 from flask_babel import lazy_gettext as _l
 
 from app.views.audit import AuditLogView
-from app.views.cases import CaseApi, CaseView, TaskApi, TaskView
+from app.views.cases import CaseApi, CaseMaterialApi, CaseView, TaskApi, TaskView
 from app.views.catalogue import (
     CalendarDayView,
     DepartmentView,
@@ -82,6 +82,7 @@ def register_views(appbuilder):
 
     appbuilder.add_api(CaseApi)
     appbuilder.add_api(TaskApi)
+    appbuilder.add_api(CaseMaterialApi)
     appbuilder.add_api(DeathCertificateApi)
     appbuilder.add_api(DeathCertificateLookupApi)
     appbuilder.add_api(CaseIntakeApi)

@@ -34,13 +34,14 @@ class ScopedModelView(ModelView):
     page_size = 25
 
     def _scope_related_fields(self):
-        fields = {name: SCOPED for name in self.related_scoped_fields}
-        self.add_form_query_rel_fields = dict(fields, **(self.add_form_query_rel_fields or {}))
-        self.edit_form_query_rel_fields = dict(fields, **(self.edit_form_query_rel_fields or {}))
-        self.search_form_query_rel_fields = dict(fields, **(self.search_form_query_rel_fields or {}))
-
-    # Relations whose dropdowns list only rows the user may see.
-    related_scoped_fields = ()
+        """Every relation's dropdown (add, edit and search forms) lists only the rows
+        the user may see, by default: a view that names a relation's filters itself
+        gets them on top of the row filter, never instead of it."""
+        relations = [name for name in self.datamodel.get_columns_list() if self.datamodel.is_relation(name)]
+        for attribute in ("add_form_query_rel_fields", "edit_form_query_rel_fields", "search_form_query_rel_fields"):
+            own = getattr(self, attribute) or {}
+            scoped = {name: SCOPED + [f for f in own.get(name, []) if f not in SCOPED] for name in relations}
+            setattr(self, attribute, dict(own, **scoped))
 
     def __init__(self, **kwargs):
         self._scope_related_fields()
@@ -68,6 +69,11 @@ class ReadOnlyScopedApi(ModelRestApi):
     include_route_methods = {"get", "get_list"}
     # JWT only: a browser session must not be able to drive the API (no CSRF token there).
     allow_browser_login = False
+
+    def _handle_columns_args(self, args, default_select_columns, default_response_columns):
+        """Rows are always those of the API's schemas: a ``columns`` argument would
+        make FAB build a schema from the raw model and bypass what they mask."""
+        return default_select_columns, []
 
 
 def current_user():

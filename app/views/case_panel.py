@@ -1,6 +1,7 @@
 """What the case screen shows beside the case's fields: its tasks, the single material
-checklist and the actions the user may take. Everything is read through the row
-filter, so a department sees only its own tasks and the materials they need."""
+checklist and the actions the user may take; and what a task's page (and the task API)
+shows of what its item needs. Everything is read through the row filter, so a
+department sees only its own tasks and the materials they need."""
 
 from flask import current_app
 from flask_babel import gettext
@@ -11,6 +12,7 @@ from app.domain.labels import FORM_LABELS, STATUS_LABELS
 from app.extensions import db
 from app.models import CaseMaterial, Item, Material, Task
 from app.models.case import CASE_COMPLETED
+from app.models.catalogue import SCAN
 from app.security.scope import AccessDenied, check_writable, scope_query
 
 
@@ -26,16 +28,61 @@ def _may(permission):
     return current_app.appbuilder.sm.has_access(permission, "CaseDocumentsView")
 
 
+def task_needs(task):
+    """What one item needs of its case: the facts that gave the case this item (and
+    whether every case has it), and each requirement group of the item (its
+    alternatives, each with whether it is present and the files of it the user may
+    download). Materials no requirement of this item names are not here."""
+    case = task.case
+    facts = chain.fact_codes(case)
+    present = chain.present_pairs(case)
+    needs = rules.needs_for(task.item, facts)
+    codes = list(dict.fromkeys(code for need in needs for code, _form in need.materials))
+    materials = {m.code: m for m in db.session.query(Material).filter(Material.code.in_(codes))} if codes else {}
+    files = (
+        scope_query(CaseMaterial, db.session.query(CaseMaterial))
+        .filter(CaseMaterial.case_id == case.id, CaseMaterial.material_id.in_([m.id for m in materials.values()]))
+        .filter(CaseMaterial.stored_name.isnot(None))
+        .order_by(CaseMaterial.id).all()
+    ) if materials else []
+    groups = []
+    for need in needs:
+        groups.append({
+            "group_no": need.group_no,
+            "satisfied": need.satisfied_by(present),
+            "materials": [
+                {
+                    "code": code,
+                    "name": materials[code].name if code in materials else code,
+                    "form": form,
+                    "form_label": FORM_LABELS.get(form, form),
+                    "present": (code, form) in present,
+                    # A file is the scan: an item that asks only for the original
+                    # (checked at the window) gets no file.
+                    "files": [f for f in files if f.material_id == materials[code].id]
+                    if code in materials and form == SCAN else [],
+                }
+                for code, form in need.materials
+            ],
+        })
+    return {
+        "facts": [rule.fact for rule in task.item.rules if rule.fact is not None and rule.fact.code in facts],
+        "always": any(rule.fact is None for rule in task.item.rules),
+        "groups": groups,
+    }
+
+
 def case_panel(case):
     tasks = scope_query(Task, db.session.query(Task)).filter(Task.case_id == case.id).order_by(Task.id).all()
     facts = chain.fact_codes(case)
     present = chain.present_pairs(case)
     checklist = rules.material_checklist([t.item for t in tasks], facts)
     materials = {m.code: m for m in db.session.query(Material).filter(Material.code.in_(list(checklist)))}
+    # The files the user may download: the row filter's, and none without the permission.
     files = (
         scope_query(CaseMaterial, db.session.query(CaseMaterial))
         .filter(CaseMaterial.case_id == case.id).order_by(CaseMaterial.id).all()
-    )
+    ) if _may("can_download") else []
     names = {code: material.name for code, material in materials.items()}
     # Issued by the system (the 火化证明 of cremation): never offered for upload.
     produced = {material_id for (material_id,) in db.session.query(Item.produces_material_id)}

@@ -4,8 +4,11 @@ import time
 
 from flask import abort, flash, g, has_request_context, redirect, request, url_for
 from flask_appbuilder import expose, has_access
+from flask_appbuilder.api import BaseApi
+from flask_appbuilder.api import expose as expose_api
 from flask_appbuilder.models.filters import BaseFilter
 from flask_appbuilder.models.sqla.interface import SQLAInterface
+from flask_appbuilder.security.decorators import protect
 from flask_appbuilder.widgets import ListWidget
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
@@ -13,15 +16,15 @@ from markupsafe import Markup
 from sqlalchemy import event
 from sqlalchemy.orm import Session
 
-from app.domain import chain, clock, intake, rules, statistics
-from app.domain.labels import FORM_LABELS
+from app.domain import chain, clock, intake, statistics
 from app.domain.workdays import load_calendar
 from app.extensions import db
-from app.models import CalendarDay, Case, CaseMaterial, Material, Task, TaskUrging
+from app.models import CalendarDay, Case, CaseMaterial, Task, TaskUrging
 from app.models.case import ACCEPTED, OPEN_TASK_STATES, READY, TASK_STATES
+from app.security import personal_data
 from app.security.filters import SCOPED
-from app.security.scope import current_scope, scope_query
-from app.views.api_schemas import TaskDetailSchema, TaskRowSchema
+from app.security.scope import scope_query
+from app.views.api_schemas import CaseDetailSchema, TaskDetailSchema, TaskRowSchema
 from app.views.base import (
     CIRCUMSTANCE_LABELS,
     STATUS_LABELS,
@@ -32,7 +35,8 @@ from app.views.base import (
     label_of,
     yes_no,
 )
-from app.views.case_panel import case_panel
+from app.views.case_panel import case_panel, task_needs
+from app.views.documents import material_download
 from app.views.intake import update_case, with_edit_checks
 
 CASE_LABELS = {
@@ -70,9 +74,6 @@ TASK_LABELS = {
 }
 
 
-# The material whose presence among an item's needs lets its department read the
-# deceased's full ID number (everyone else sees it masked).
-DECEASED_ID = "DECEASED_ID"
 RUNNING = (READY, ACCEPTED)  # the states in which a task's clock runs
 
 # The status choice of the work queue (``?status=``): its open tasks by default; a state
@@ -205,67 +206,26 @@ class TaskInterface(SQLAInterface):
                                       bypass_many_to_many, add_pk)
 
 
-def mask_id_number(value):
-    """361125********1237: the region and the last four digits."""
-    value = value or ""
-    return value[:6] + "*" * max(len(value) - 10, 0) + value[-4:] if len(value) > 10 else "*" * len(value)
-
-
-def mask_phone(value):
-    value = value or ""
-    return value[:3] + "*" * max(len(value) - 7, 0) + value[-4:] if len(value) > 7 else "*" * len(value)
-
-
 def task_page(task):
     """What one item needs of its case, as its department may see it: the facts that
     gave the case this item, the materials this item (and no other) requires with what
-    is present, the files of them the user may download, and personal data masked
-    where the item does not need it."""
+    is present, the files of them the user may download, and the case's personal data
+    as the one rule of ``app.security.personal_data`` discloses it."""
     case = task.case
-    facts = set(chain.fact_codes(case))
-    present = chain.present_pairs(case)
-    reasons = [rule.fact for rule in task.item.rules if rule.fact is not None and rule.fact.code in facts]
-    needs = rules.needs_for(task.item, facts)
-    codes = list(dict.fromkeys(code for need in needs for code, _form in need.materials))
-    materials = {m.code: m for m in db.session.query(Material).filter(Material.code.in_(codes))} if codes else {}
-    files = (
-        scope_query(CaseMaterial, db.session.query(CaseMaterial))
-        .filter(CaseMaterial.case_id == case.id, CaseMaterial.material_id.in_([m.id for m in materials.values()]))
-        .filter(CaseMaterial.stored_name.isnot(None))
-        .order_by(CaseMaterial.id).all()
-    ) if materials else []
-    groups = []
-    for need in needs:
-        groups.append({
-            "satisfied": need.satisfied_by(present),
-            "materials": [
-                {
-                    "code": code,
-                    "name": materials[code].name if code in materials else code,
-                    "form": FORM_LABELS.get(form, form),
-                    "present": (code, form) in present,
-                    "files": [f for f in files if f.material_id == materials[code].id] if code in materials else [],
-                }
-                for code, form in need.materials
-            ],
-        })
-    scope = current_scope()
+    shown = personal_data.disclosure(case)
     today = clock.today_cst()
-    return {
-        "task": task,
-        "case": case,
-        "status": STATUS_LABELS.get(task.status, task.status),
-        "facts": reasons,
-        "always": any(rule.fact is None for rule in task.item.rules),
-        "groups": groups,
-        "deceased_id": case.deceased_id_number if DECEASED_ID in codes else mask_id_number(case.deceased_id_number),
-        "applicant_phone": case.applicant_phone if scope.sees_all or case.department_id in scope.window_ids
-        else mask_phone(case.applicant_phone),
-        "days_left": task.working_days_left(request_calendar(), today),
-        "overdue": task.is_overdue(today),
-        "urgings": scope_query(TaskUrging, db.session.query(TaskUrging))
+    return dict(
+        task_needs(task),
+        task=task,
+        case=case,
+        status=STATUS_LABELS.get(task.status, task.status),
+        deceased_id=shown.deceased_id_number(case),
+        applicant_phone=shown.applicant_phone(case),
+        days_left=task.working_days_left(request_calendar(), today),
+        overdue=task.is_overdue(today),
+        urgings=scope_query(TaskUrging, db.session.query(TaskUrging))
         .filter(TaskUrging.task_id == task.id).order_by(TaskUrging.created_at, TaskUrging.id).all(),
-    }
+    )
 
 
 class TaskListWidget(ListWidget):
@@ -398,6 +358,23 @@ class CaseView(ScopedModelView):
             db.session.rollback()  # FAB flashes the error; nothing of the edit may be written later
             raise
 
+    def _get_show_widget(self, pk, item, widgets=None, actions=None, show_fieldsets=None):
+        """FAB's show widget, with the case's personal data as the one rule discloses
+        it to this user (``app.security.personal_data``)."""
+        widgets = widgets or {}
+        shown = personal_data.disclosure(item)
+        widgets["show"] = self.show_widget(
+            pk=pk,
+            label_columns=self.label_columns,
+            include_columns=self.show_columns,
+            value_columns=[shown.value(item, column) for column in self.show_columns],
+            formatters_columns=self.formatters_columns,
+            actions=actions or self.actions,
+            fieldsets=show_fieldsets or self.show_fieldsets,
+            modelview_name=self.__class__.__name__,
+        )
+        return widgets
+
     @expose("/show/<pk>", methods=["GET"])
     @has_access
     def show(self, pk):
@@ -410,24 +387,122 @@ class CaseView(ScopedModelView):
         )
 
 
+# The integration API's labels: the keys of its rows (app/views/api_schemas.py).
+API_LABELS = dict(
+    CASE_LABELS,
+    id=_l("Id"),
+    region_code=_l("Region code"),
+    death_proof_checked=_l("Death proof checked against the registry"),
+    completed_at=_l("Completed on"),
+    case_id=_l("Case id"),
+    case_no=_l("Case number"),
+    item_code=_l("Item code"),
+    item_name=_l("Item"),
+    department_code=_l("Department code"),
+    deadline=_l("Deadline"),
+    version=_l("Version"),
+    ready_at=_l("Ready since"),
+    result_note=_l("Result"),
+    payout_amount=_l("Amount paid (yuan)"),
+    payout_expected_date=_l("Expected arrival date"),
+    deceased=_l("The deceased"),
+    materials=_l("Materials this item requires"),
+)
+# Searchable and sortable through the API: numbers, states, dates and codes, never a
+# column a caller may read only masked (a prefix search would unmask it digit by digit).
+CASE_API_SEARCH = ["case_no", "status", "death_date", "registered_at"]
+TASK_API_SEARCH = ["status", "deadline", "ready_at", "item"]
+
+
 class CaseApi(ReadOnlyScopedApi):
+    """SPEC's ``GET /api/v1/case/<id>``: the case with its tasks (those the caller sees)
+    and its personal data as ``app.security.personal_data`` discloses it."""
+
     resource_name = "case"
     datamodel = SQLAInterface(Case)
+    list_title = _l("Cases")
+    show_title = _l("Case details")
     list_columns = ["id", "case_no", "status", "deceased_name", "death_date", "region.code", "registered_at"]
-    show_columns = list_columns + [
-        "death_circumstance", "applicant_name", "applicant_phone", "tasks.id",
+    show_model_schema = CaseDetailSchema()
+    show_columns = list(CaseDetailSchema._declared_fields)
+    show_select_columns = [
+        "id", "case_no", "status", "region_id", "department_id", "deceased_name", "deceased_id_number",
+        "deceased_gender", "death_date", "death_circumstance", "death_certificate_id", "applicant_name",
+        "applicant_id_number", "applicant_phone", "applicant_relationship", "registered_at", "completed_at",
     ]
+    search_columns = CASE_API_SEARCH
     order_columns = ["case_no", "registered_at", "death_date", "id"]
+    label_columns = dict(API_LABELS, **{"region.code": _l("Region code")})
 
 
 class TaskApi(ReadOnlyScopedApi):
     """SPEC's rows: ``id``, ``case_no``, ``item_code``, ``department_code``, ``status``,
-    ``deadline`` (flat, by the schemas; the columns below drive the query's joins)."""
+    ``deadline`` (flat, by the schemas; the select columns drive the query's joins). One
+    task adds what its item needs of the case (``TaskDetailSchema``)."""
 
     resource_name = "task"
     datamodel = TaskInterface(Task)
-    list_columns = ["id", "case.case_no", "item.code", "department.code", "status", "deadline", "version"]
-    show_columns = list_columns + ["ready_at", "result_note", "payout_amount", "payout_expected_date"]
+    list_title = _l("Tasks")
+    show_title = _l("Task details")
     list_model_schema = TaskRowSchema()
     show_model_schema = TaskDetailSchema()
+    list_columns = list(TaskRowSchema._declared_fields)
+    list_select_columns = ["id", "case.case_no", "item.code", "department.code", "status", "deadline", "version"]
+    show_columns = list(TaskDetailSchema._declared_fields)
+    show_select_columns = list_select_columns + ["ready_at", "result_note", "payout_amount", "payout_expected_date"]
+    search_columns = TASK_API_SEARCH
     order_columns = ["deadline", "status", "id"]
+    label_columns = API_LABELS
+
+
+class CaseMaterialApi(BaseApi):
+    """``GET /api/v1/case-material/<id>``: the stored scan of a case material, for a
+    department's own system, under the row filter of the screen's download (404 for a
+    material the caller may not see) and recorded in the audit log like it."""
+
+    resource_name = "case-material"
+    allow_browser_login = False
+
+    @expose_api("/<int:pk>", methods=["GET"])
+    @protect()
+    def download(self, pk):
+        """The stored scan of a case material.
+        ---
+        get:
+          description: >-
+            The file (PDF, JPEG or PNG) of a case material the caller may see, as an
+            attachment; its SHA-256 is in the task's ``materials``. Each download is
+            recorded in the audit log.
+          parameters:
+          - in: path
+            schema:
+              type: integer
+            name: pk
+            description: the case material's id (``materials[].files[].id`` of a task)
+          responses:
+            200:
+              description: The file
+              content:
+                application/pdf:
+                  schema:
+                    type: string
+                    format: binary
+                image/jpeg:
+                  schema:
+                    type: string
+                    format: binary
+                image/png:
+                  schema:
+                    type: string
+                    format: binary
+            401:
+              $ref: '#/components/responses/401'
+            403:
+              $ref: '#/components/responses/403'
+            404:
+              $ref: '#/components/responses/404'
+        """
+        row = scope_query(CaseMaterial, db.session.query(CaseMaterial)).filter(CaseMaterial.id == pk).one_or_none()
+        if row is None or not row.stored_name:
+            return self.response_404()
+        return material_download(row)

@@ -144,7 +144,6 @@ class RegionView(ScopedModelView):
     list_columns = ["code", "name", "level", "parent"]
     add_columns = edit_columns = show_columns = ["code", "name", "level", "parent", "notice"]
     search_columns = ["code", "name"]
-    related_scoped_fields = ("parent",)
     label_columns = {
         "code": _l("Code"), "name": _l("Name"), "level": _l("Level"), "parent": _l("Parent region"),
         "notice": _l("Notice"),
@@ -197,7 +196,6 @@ class DepartmentView(ScopedModelView):
     # The secret itself is never shown: only whether there is one.
     show_columns = add_columns
     search_columns = ["region", "code", "name"]
-    related_scoped_fields = ("region", "parent")
     label_columns = {
         "region": _l("Region"),
         "code": _l("Code"),

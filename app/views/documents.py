@@ -54,6 +54,18 @@ def completion_notice_response(case):
     return pdf_response(content, f"{case.case_no}-completion-notice.pdf")
 
 
+def material_download(row):
+    """The stored scan of a case material the user may see (the screen's download and
+    the API's), recorded in the audit log; 404 when only the original was checked."""
+    if not row.stored_name:
+        abort(404)
+    audit.record(db.session, g.user, "material_downloaded", case=row.case, obj=row,
+                 material=row.material.code, sha256=row.sha256)
+    db.session.commit()
+    return send_file(storage.path_of(row.stored_name), mimetype=row.content_type, as_attachment=True,
+                     download_name=f"{row.case.case_no}-{row.material.code}{_extension(row)}")
+
+
 def not_completed_message(case):
     return _l("Case %(no)s is not completed yet; the completion notice prints once every item is handled.",
               no=case.case_no)
@@ -119,14 +131,7 @@ class CaseDocumentsView(BaseView):
     @expose("/material/<int:pk>/download")
     @has_access
     def download(self, pk):
-        row = visible_or_404(CaseMaterial, pk)
-        if not row.stored_name:
-            abort(404)
-        audit.record(db.session, g.user, "material_downloaded", case=row.case, obj=row,
-                     material=row.material.code, sha256=row.sha256)
-        db.session.commit()
-        return send_file(storage.path_of(row.stored_name), mimetype=row.content_type, as_attachment=True,
-                         download_name=f"{row.case.case_no}-{row.material.code}{_extension(row)}")
+        return material_download(visible_or_404(CaseMaterial, pk))
 
     def _move_task(self, pk, move, done):
         """Apply ``move(task, version)`` to a task the user may see and write, with the

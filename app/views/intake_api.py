@@ -87,7 +87,29 @@ class CaseIntakeApi(BaseApi):
     @expose("/", methods=["POST"])
     @protect()
     def register(self):
-        """Register a case (window clerks)."""
+        """Register a case (window clerks).
+        ---
+        post:
+          requestBody:
+            required: true
+            content:
+              application/json:
+                schema:
+                  type: object
+          responses:
+            201:
+              description: The case with its tasks
+            409:
+              description: The deceased already has an open case (existing_case_no)
+            400:
+              $ref: '#/components/responses/400'
+            401:
+              $ref: '#/components/responses/401'
+            403:
+              $ref: '#/components/responses/403'
+            422:
+              $ref: '#/components/responses/422'
+        """
         body = request.get_json(silent=True)
         if not isinstance(body, dict):
             return self._refuse(400, _l("The request body must be a JSON object."))
@@ -119,7 +141,33 @@ class CaseIntakeApi(BaseApi):
     @expose("/<int:pk>/materials", methods=["POST"])
     @protect()
     def add_material(self, pk):
-        """Add a material: multipart ``material_code``, ``file``, ``original_checked``."""
+        """Add a material: multipart ``material_code``, ``file``, ``original_checked``.
+        ---
+        post:
+          parameters:
+          - in: path
+            name: pk
+            required: true
+            schema:
+              type: integer
+          requestBody:
+            required: true
+            content:
+              multipart/form-data:
+                schema:
+                  type: object
+          responses:
+            201:
+              description: The material recorded, with the case
+            401:
+              $ref: '#/components/responses/401'
+            403:
+              $ref: '#/components/responses/403'
+            404:
+              $ref: '#/components/responses/404'
+            422:
+              $ref: '#/components/responses/422'
+        """
         case, refusal = self._own_case(pk)
         if refusal is not None:
             return refusal
@@ -144,7 +192,25 @@ class CaseIntakeApi(BaseApi):
     @expose("/<int:pk>/registration-form", methods=["GET"])
     @protect()
     def registration_form(self, pk):
-        """The 联办登记表 as a PDF."""
+        """The 联办登记表 as a PDF.
+        ---
+        get:
+          parameters:
+          - in: path
+            name: pk
+            required: true
+            schema:
+              type: integer
+          responses:
+            200:
+              description: The registration form (application/pdf)
+            401:
+              $ref: '#/components/responses/401'
+            403:
+              $ref: '#/components/responses/403'
+            404:
+              $ref: '#/components/responses/404'
+        """
         case = visible(Case, pk)
         if case is None:
             return self.response_404()
@@ -155,7 +221,27 @@ class CaseIntakeApi(BaseApi):
     @expose("/<int:pk>/completion-notice", methods=["GET"])
     @protect()
     def completion_notice(self, pk):
-        """The 办结告知书 as a PDF; 409 while the case is not completed."""
+        """The 办结告知书 as a PDF; 409 while the case is not completed.
+        ---
+        get:
+          parameters:
+          - in: path
+            name: pk
+            required: true
+            schema:
+              type: integer
+          responses:
+            200:
+              description: The completion notice (application/pdf)
+            409:
+              description: The case is not completed yet
+            401:
+              $ref: '#/components/responses/401'
+            403:
+              $ref: '#/components/responses/403'
+            404:
+              $ref: '#/components/responses/404'
+        """
         case = visible(Case, pk)
         if case is None:
             return self.response_404()
@@ -169,7 +255,35 @@ class CaseIntakeApi(BaseApi):
     @expose("/<int:pk>/cancel", methods=["POST"])
     @protect()
     def cancel(self, pk):
-        """Cancel a case (the window that registered it): ``{"reason"}``. Its open tasks are closed."""
+        """Cancel a case (the window that registered it): ``{"reason"}``. Its open tasks are closed.
+        ---
+        post:
+          parameters:
+          - in: path
+            name: pk
+            required: true
+            schema:
+              type: integer
+          requestBody:
+            required: true
+            content:
+              application/json:
+                schema:
+                  type: object
+          responses:
+            200:
+              description: The cancelled case with its tasks
+            409:
+              description: The case is closed already
+            401:
+              $ref: '#/components/responses/401'
+            403:
+              $ref: '#/components/responses/403'
+            404:
+              $ref: '#/components/responses/404'
+            422:
+              $ref: '#/components/responses/422'
+        """
         case, refusal = self._own_case(pk)
         if refusal is not None:
             return refusal
@@ -257,11 +371,13 @@ class TaskTransitionApi(BaseApi):
             200:
               description: the task as it now is
             400:
-              description: unknown action
+              $ref: '#/components/responses/400'
+            401:
+              $ref: '#/components/responses/401'
             403:
-              description: the task is not the caller's department's to move
+              $ref: '#/components/responses/403'
             404:
-              description: the caller may not see the task
+              $ref: '#/components/responses/404'
             409:
               description: the task's state does not allow the action, or ``version`` is stale
             422:

@@ -53,7 +53,17 @@ class NotificationApi(BaseApi):
     def get_list(self):
         """The caller's notifications, newest first: ``count``, ``unread``, ``ids`` and
         ``result``; ``page`` (from 0) and ``page_size`` (at most 100, 25 by default);
-        ``unread=1`` for the unread ones only."""
+        ``unread=1`` for the unread ones only.
+        ---
+        get:
+          responses:
+            200:
+              description: The caller's notifications
+            400:
+              $ref: '#/components/responses/400'
+            401:
+              $ref: '#/components/responses/401'
+        """
         page = _int_arg("page", 0, 0, 10**6)
         page_size = _int_arg("page_size", 25, 1, MAX_PAGE_SIZE)
         if page is None or page_size is None:
@@ -73,7 +83,23 @@ class NotificationApi(BaseApi):
     @protect()
     @safe
     def read(self, pk):
-        """Mark one of the caller's notifications read."""
+        """Mark one of the caller's notifications read.
+        ---
+        post:
+          parameters:
+          - in: path
+            name: pk
+            required: true
+            schema:
+              type: integer
+          responses:
+            200:
+              description: The notification is read; the unread count
+            401:
+              $ref: '#/components/responses/401'
+            404:
+              $ref: '#/components/responses/404'
+        """
         exists = db.session.execute(
             select(Notification.id).where(inbox_clause(g.user.id), Notification.id == pk)
         ).first()

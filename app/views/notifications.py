@@ -9,13 +9,14 @@ from flask_appbuilder.models.sqla.interface import SQLAInterface
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from markupsafe import Markup
-from sqlalchemy import and_, false, func, select, update
+from sqlalchemy import false, func, select, update
 
 from app.extensions import db
 from app.models.case import utcnow
 from app.models.notify import EMAIL, FAILED, IN_APP, PENDING, SENDING, SENT, SMS, WEBHOOK, Notification, SmsMessage
 from app.notify import messages, outbox
 from app.notify.delivery import retry_failed
+from app.security.scope import inbox_clause  # noqa: F401  (also imported from here by the API)
 from app.views.base import ScopedModelView, business_datetime, label_of
 
 CHANNEL_LABELS = {IN_APP: _l("In the app"), EMAIL: _l("E-mail"), SMS: _l("SMS"), WEBHOOK: _l("Webhook")}
@@ -50,12 +51,6 @@ NOTIFICATION_LABELS = {
 def signed_in_user():
     user = getattr(g, "user", None) if has_request_context() else None
     return user if user is not None and getattr(user, "is_authenticated", False) else None
-
-
-def inbox_clause(user_id):
-    """A user's inbox: the in-app notifications the worker has delivered to them
-    (served by ix_notification_inbox)."""
-    return and_(Notification.user_id == user_id, Notification.channel == IN_APP, Notification.status == SENT)
 
 
 def unread_count(user_id):

@@ -24,7 +24,7 @@ from app.extensions import db
 from app.models import DeathCertificate, DepartmentUser
 from app.models.case import CIRCUMSTANCES
 from app.models.registry import MEDICAL, UNNATURAL
-from app.security.scope import check_writable
+from app.security.scope import check_writable, window_regions
 from app.views.base import (
     CIRCUMSTANCE_LABELS,
     ReadOnlyScopedApi,
@@ -174,15 +174,6 @@ class DeathCertificateApi(ReadOnlyScopedApi):
     ]
     show_columns = list_columns + ["note"]
     order_columns = ["number", "id"]
-
-
-def window_regions(user):
-    """The counties whose registry a user may search: those of the windows they serve."""
-    regions = []
-    for department in getattr(user, "departments", None) or []:
-        if department.accepts_cases and department.region not in regions:
-            regions.append(department.region)
-    return regions
 
 
 def certificate_json(cert):

@@ -200,7 +200,7 @@ class ReportsView(BaseView):
         return redirect(url_for("ReportsView.job", pk=job.id))
 
     def _visible_job(self, pk):
-        job = report_jobs.visible_job(db.session, pk, visible_regions())
+        job = scope_query(ReportJob, db.session.query(ReportJob)).filter(ReportJob.id == pk).one_or_none()
         if job is None:
             abort(404)
         return job
@@ -209,9 +209,7 @@ class ReportsView(BaseView):
     @has_access
     def jobs(self):
         """The region's reports generated in the background, newest first."""
-        regions = visible_regions()
-        rows = (db.session.query(ReportJob).filter(ReportJob.region_id.in_([r.id for r in regions]))
-                .order_by(ReportJob.id.desc()).limit(50).all())
+        rows = scope_query(ReportJob, db.session.query(ReportJob)).order_by(ReportJob.id.desc()).limit(50).all()
         return self.render_template("report_jobs.html", jobs=rows, labels=JOB_LABELS)
 
     @expose("/jobs/<int:pk>")
