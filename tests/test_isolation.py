@@ -72,7 +72,7 @@ def _store_every_material(case):
     task to stay waiting)."""
     rows = []
     for material in db.session.query(Material).order_by(Material.id):
-        stored_name, content_type, size, sha256 = storage.store(PDF)
+        stored_name, content_type, size, sha256 = storage.store(PDF, db.session)
         row = CaseMaterial(case=case, material=material, original_checked=True, stored_name=stored_name,
                            content_type=content_type, size=size, sha256=sha256,
                            original_filename=f"{material.code}.pdf")
