@@ -145,7 +145,7 @@ class Task(Model):
     department = relationship("Department")
     status = Column(String(24), nullable=False, default=WAITING)
     created_at = Column(DateTime, nullable=False, default=utcnow)
-    ready_at = Column(DateTime)
+    ready_at = Column(DateTime, index=True)  # departments' systems poll for tasks ready since
     deadline = Column(Date)
     accepted_at = Column(DateTime)
     finished_at = Column(DateTime, index=True)  # reports count what finished in a period

@@ -56,6 +56,7 @@ class AuditLogView(ScopedModelView):
     list_columns = ["at", "username", "action", "object_type", "object_id", "from_state", "to_state", "reason"]
     show_columns = list_columns + ["case_id", "detail"]
     search_columns = ["action", "username", "at", "object_type"]
+    order_columns = ["at"]  # what is indexed of a table that grows with every action
     base_order = ("at", "desc")
     label_columns = {
         "at": _l("Time"),

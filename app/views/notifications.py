@@ -260,7 +260,7 @@ class OutboxView(ScopedModelView):
     ]
     search_columns = ["status", "channel", "event", "created_at", "user", "department", "address"]
     # Newest first by the primary key (created_at has no index; the ids follow it).
-    order_columns = ["status", "attempts"]
+    order_columns = ["status", "created_at"]
     base_order = ("id", "desc")
     label_columns = NOTIFICATION_LABELS
     formatters_columns = {
@@ -308,7 +308,7 @@ class SmsMessageView(ScopedModelView):
     list_columns = ["created_at", "phone", "template", "text"]
     show_columns = ["created_at", "phone", "template", "text", "key"]
     search_columns = ["phone", "created_at"]
-    order_columns = []
+    order_columns = ["created_at"]
     base_order = ("id", "desc")
     label_columns = {
         "created_at": _l("Time"),

@@ -174,6 +174,7 @@ class DeathCertificateApi(ReadOnlyScopedApi):
     ]
     show_columns = list_columns + ["note"]
     order_columns = ["number", "id"]
+    search_columns = ["number", "deceased_id_number", "deceased_name"]  # indexed
 
 
 def certificate_json(cert):

@@ -1,4 +1,4 @@
-"""Indexes for what the audit, registry, inbox and SMS screens filter and sort by
+"""Indexes for what the audit, registry, inbox, outbox, SMS and task screens and APIs filter and sort by
 
 Revision ID: 0007
 Revises: 0006
@@ -25,9 +25,11 @@ def upgrade():
     op.create_index('ix_notification_created_at', 'notification', ['created_at'])
     op.create_index('ix_notification_department', 'notification', ['department_id'])
     op.create_index('ix_notification_address', 'notification', ['address'])
+    op.create_index('ix_task_ready_at', 'task', ['ready_at'])
 
 
 def downgrade():
+    op.drop_index('ix_task_ready_at', table_name='task')
     op.drop_index('ix_notification_address', table_name='notification')
     op.drop_index('ix_notification_department', table_name='notification')
     op.drop_index('ix_notification_created_at', table_name='notification')
