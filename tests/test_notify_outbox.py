@@ -188,3 +188,17 @@ def test_supervisors_get_a_daily_digest_of_their_region_once(running):
     assert "在办任务" in messages.text(digests["supervisor"])
     schedule.daily_digest(MONDAY)  # once a day
     assert len([n for n in rows(event="daily_digest") if n.key.startswith("daily_digest:-:2026-12-07")]) == len(digests)
+
+
+def test_a_reminder_another_scan_wrote_first_skips_only_that_task(running, monkeypatch):
+    """Two beats overlapping: the other scan wrote one task's reminder after this one
+    looked; the other tasks of the chunk are still reminded."""
+    _due, late, later = running
+    db.session.get(Task, later).deadline = datetime.date(2026, 12, 3)  # overdue too
+    outbox.emit(db.session, "overdue", task=db.session.get(Task, late), occurrence_id=MONDAY.isoformat())
+    db.session.commit()
+    before = len(rows(task_id=late, event="overdue"))
+    monkeypatch.setattr(schedule, "_already_told", lambda *_args: set())  # it looked before that commit
+    schedule.scan_deadlines(MONDAY)
+    assert len(rows(task_id=late, event="overdue")) == before
+    assert ("overdue", "in_app", "ga") in recipients(rows(task_id=later, event="overdue"))
