@@ -110,6 +110,57 @@ def test_a_payout_and_the_completed_case_are_told_to_the_family(case):
         rows(case, event="case_completed"))
 
 
+def test_the_familys_sms_says_other_items_remain_only_while_they_do(case):
+    chain.complete_task(db.session, task(case, "MZ01"), user("window"))
+    chain.complete_task(db.session, task(case, "GA01"), user("ga"))
+    chain.reject_task(db.session, task(case, "CL01"), user("cl"), reason="已注销")
+    chain.complete_task(db.session, task(case, "RS02"), user("rs"), note="已支付", amount="800")  # the last one
+    db.session.commit()
+    sms = {n.task.item.code: messages.sms_text(n) for n in rows(case, channel="sms", event="task_completed")}
+    for earlier in ("MZ01", "GA01"):
+        assert "其余事项仍在办理" in sms[earlier], earlier
+    assert "其余事项仍在办理" not in sms["RS02"]
+    assert sms["RS02"].startswith(f"【身后一件事】您好，案件{case.case_no}的“企业养老保险参保人员") and "800.00元" in sms["RS02"]
+    # What comes next is in the case-completed SMS that follows.
+    assert case.status == "completed"
+    (done,) = rows(case, channel="sms", event="case_completed")
+    assert "全部事项已办结" in messages.sms_text(done)
+
+
+def test_cancelling_a_case_tells_each_department_whose_open_task_it_closes(ctx):
+    rs = db.session.query(Department).join(Region).filter(Region.code == "361125", Department.code == "RS").one()
+    rs.notify_email, rs.webhook_url = "rs-office@hengfeng.gov.cn", "http://127.0.0.1:9/hook"
+    try:
+        case = make_case("window", FACTS, name="撤销测试")
+        hand_in_papers(case)
+        chain.complete_task(db.session, task(case, "MZ01"), user("window"))
+        chain.reject_task(db.session, task(case, "CL01"), user("cl"), reason="已注销")  # finished before
+        db.session.commit()
+        chain.cancel_case(db.session, case, user("window"), "家属撤回申请")
+        cancelled = rows(case, event="task_cancelled")
+        told = recipients(cancelled)
+        # 人社 and 公安 had open tasks: their clerks, 人社's mailbox and its own system hear of it.
+        assert {("task_cancelled", "in_app", "rs"), ("task_cancelled", "in_app", "ga"),
+                ("task_cancelled", "email", "rs-office@hengfeng.gov.cn"),
+                ("task_cancelled", "webhook", "http://127.0.0.1:9/hook")} <= told
+        assert {n.task.item.code for n in cancelled} == {"RS02", "GA01"}
+        # Not 残联 (its task was finished), not the window (it cancelled), not the family (told at the window).
+        assert not any(name in {"cl", "window", FAMILY_PHONE} for _e, _c, name in told)
+        assert not any(n.channel == "sms" for n in cancelled)
+        ga = next(n for n in cancelled if n.user is not None and n.user.username == "ga")
+        assert messages.title(ga) == "已撤销：户口注销"
+        assert case.case_no in messages.text(ga) and "家属撤回申请" in messages.text(ga)
+        webhook = next(n for n in cancelled if n.channel == "webhook")
+        assert json.loads(webhook.params)["item_code"] == "RS02"
+        case_id = case.id
+        db.session.rollback()  # the cancellation is undone: so are its notifications
+        assert db.session.query(Notification).filter_by(case_id=case_id, event="task_cancelled").count() == 0
+    finally:
+        db.session.rollback()
+        rs.notify_email = rs.webhook_url = None
+        db.session.commit()
+
+
 def test_channels_follow_each_users_and_departments_settings(ctx):
     rs = user("rs")
     department = db.session.query(Department).join(Region).filter(Region.code == "361125",

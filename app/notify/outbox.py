@@ -22,6 +22,7 @@ from flask import current_app, has_app_context
 from sqlalchemy import event, select
 
 from app.models import Department, DepartmentUser, Region, user_department
+from app.models.case import OPEN_TASK_STATES
 from app.models.notify import (
     CASE_COMPLETED,
     EMAIL,
@@ -29,6 +30,7 @@ from app.models.notify import (
     OVERDUE,
     SMS,
     SUPPLEMENT_REQUESTED,
+    TASK_CANCELLED,
     TASK_COMPLETED,
     TASK_READY,
     TASK_REJECTED,
@@ -41,9 +43,11 @@ from app.security.roles import CLERK, SUPERVISOR, WINDOW
 
 log = logging.getLogger(__name__)
 
-# Who hears of what: the department that handles the task, the window that registered
-# the case, the family, the region's supervisors.
+# Who hears of what: the department that handles the task (or only if it is not the
+# window's own task), the window that registered the case, the family, the region's
+# supervisors.
 TASK_DEPARTMENT, WINDOW_DEPARTMENT, FAMILY, SUPERVISORS = "department", "window", "family", "supervisors"
+OTHER_DEPARTMENT = "department_not_window"
 AUDIENCES = {
     TASK_READY: (TASK_DEPARTMENT,),
     SUPPLEMENT_REQUESTED: (WINDOW_DEPARTMENT, FAMILY),
@@ -52,6 +56,8 @@ AUDIENCES = {
     TASK_URGED: (TASK_DEPARTMENT,),
     OVERDUE: (TASK_DEPARTMENT, SUPERVISORS),
     CASE_COMPLETED: (WINDOW_DEPARTMENT, FAMILY),
+    # The window cancelled the case (and knows it); the family was told at the window.
+    TASK_CANCELLED: (OTHER_DEPARTMENT,),
 }
 DEFAULT_AUDIENCE = (TASK_DEPARTMENT,)  # due soon
 
@@ -93,6 +99,9 @@ def task_params(task, **extra):
         "status": task.status,
         "deadline": task.deadline.isoformat() if task.deadline else None,
         "window": case.department.name if case.department else "",
+        # The case's tasks still open after this event (the family's SMS says whether
+        # anything remains to be done).
+        "open_tasks": sum(1 for t in case.tasks if t.status in OPEN_TASK_STATES),
     }
     params.update(extra)
     return params
@@ -216,6 +225,9 @@ def emit(session, event_name, *, case=None, task=None, occurrence_id=None, audie
     for who in (audience or AUDIENCES.get(event_name, DEFAULT_AUDIENCE)):
         if who == TASK_DEPARTMENT and task is not None:
             tell_department(task.department)
+        elif who == OTHER_DEPARTMENT and task is not None and case is not None:
+            if task.department_id != case.department_id:
+                tell_department(task.department)
         elif who == WINDOW_DEPARTMENT and case is not None:
             if task is None or task.department_id != case.department_id:  # not the window's own task
                 tell_department(case.department)
