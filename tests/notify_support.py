@@ -152,7 +152,7 @@ class Receiver:
                 body = self.rfile.read(int(self.headers.get("Content-Length", 0)))
                 key = self.headers.get(KEY_HEADER)
                 receiver.calls.append({"key": key, "verified": readme["verify"](receiver.secret, self.headers, body),
-                                       "at": time.time(), "headers": dict(self.headers), "body": body,
+                                       "at": time.time(), "headers": self.headers, "body": body,
                                        "payload": json.loads(body)})
                 mode = receiver.mode
                 if mode == "fail":
@@ -220,7 +220,8 @@ class Smtp:
 
             async def handle_DATA(self, server, session, envelope):
                 data = envelope.content.decode("utf-8")
-                message = {"to": list(envelope.rcpt_tos), "data": data, "tls": session.ssl is not None,
+                message = {"to": list(envelope.rcpt_tos), "data": data,
+                           "tls": server.transport.get_extra_info("ssl_object") is not None,
                            "login": session.auth_data.login.decode() if session.authenticated else None}
                 smtp.messages.append(message)
                 message_id = email.message_from_string(data, policy=email.policy.default)["Message-ID"]
@@ -240,8 +241,8 @@ class Smtp:
         options = {}
         if tls is not None and not implicit_tls:
             options.update(tls_context=tls, require_starttls=True)
-        if users is not None:
-            options.update(authenticator=authenticate, auth_required=True, auth_require_tls=True)
+        if users is not None:  # AUTH over TLS only (aiosmtpd counts only STARTTLS as TLS)
+            options.update(authenticator=authenticate, auth_required=True, auth_require_tls=not implicit_tls)
         self.port = free_port()
         self.controller = Controller(Handler(), hostname="127.0.0.1", port=self.port,
                                      ssl_context=tls if implicit_tls else None, **options)
