@@ -253,3 +253,14 @@ def test_a_reminder_another_scan_wrote_first_skips_only_that_task(running, monke
     schedule.scan_deadlines(MONDAY)
     assert len(rows(task_id=late, event="overdue")) == before
     assert ("overdue", "in_app", "ga") in recipients(rows(task_id=later, event="overdue"))
+
+
+def test_in_app_rows_are_queued_first_and_each_outside_send_in_a_task_of_its_own(app, ctx, monkeypatch):
+    rows = [outbox.Queued(1, "webhook"), outbox.Queued(2, "in_app"), outbox.Queued(3, "email"),
+            outbox.Queued(4, "sms"), outbox.Queued(5, "in_app")]
+    # Recorded SMS only write to the database, like in-app rows.
+    assert outbox.delivery_batches(rows) == [[2, 4, 5], [1], [3]]
+    monkeypatch.setitem(app.config, "SMS_GATEWAY", "http")  # an SMS provider is called: outside
+    assert outbox.delivery_batches(rows) == [[2, 5], [1], [3], [4]]
+    many = [outbox.Queued(i, "in_app") for i in range(120)]
+    assert [len(batch) for batch in outbox.delivery_batches(many)] == [50, 50, 20]
