@@ -264,3 +264,19 @@ def test_in_app_rows_are_queued_first_and_each_outside_send_in_a_task_of_its_own
     assert outbox.delivery_batches(rows) == [[2, 5], [1], [3], [4]]
     many = [outbox.Queued(i, "in_app") for i in range(120)]
     assert [len(batch) for batch in outbox.delivery_batches(many)] == [50, 50, 20]
+
+
+def test_a_delivery_that_cannot_even_be_prepared_counts_its_attempts_then_fails(app, ctx, monkeypatch):
+    from app.notify import delivery
+
+    monkeypatch.setitem(app.config, "MAIL_SERVER", "")  # no SMTP server configured
+    monkeypatch.setitem(app.config, "NOTIFY_DISPATCH", False)  # the retry is driven here, not queued
+    row = Notification(key=f"prepare-fails-{datetime.datetime.now().timestamp()}", event="task_ready",
+                       channel="email", address="rs@hengfeng.gov.cn", params="{}")
+    db.session.add(row)
+    db.session.commit()
+    later = datetime.datetime(2100, 1, 1)
+    states = [delivery.deliver_one(row.id, now=later) for _ in range(app.config["NOTIFY_MAX_ATTEMPTS"])]
+    assert states == ["pending"] * (app.config["NOTIFY_MAX_ATTEMPTS"] - 1) + ["failed"]
+    db.session.refresh(row)
+    assert row.attempts == app.config["NOTIFY_MAX_ATTEMPTS"] and "MAIL_SERVER" in row.last_error

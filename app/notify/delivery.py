@@ -40,6 +40,7 @@ def retry_delay(attempts):
 
 
 def claim(session, notification_id, now):
+    """Take the row if it is due (in the caller's transaction); whether this worker won it."""
     result = session.execute(
         update(Notification)
         .where(Notification.id == notification_id, Notification.status == PENDING,
@@ -47,8 +48,13 @@ def claim(session, notification_id, now):
         .values(status=SENDING, claimed_at=now, attempts=Notification.attempts + 1)
         .execution_options(synchronize_session=False)
     )
-    session.commit()
     return result.rowcount == 1
+
+
+def _status(session, notification_id):
+    status = session.execute(select(Notification.status).where(Notification.id == notification_id)).scalar()
+    session.rollback()
+    return status
 
 
 def _record_sent(session, notification_id):
@@ -61,12 +67,15 @@ def _record_sent(session, notification_id):
 
 def deliver_one(notification_id, now=None):
     """Deliver one notification if it is due; returns its state afterwards (None when
-    there is no such row)."""
+    there is no such row).
+
+    One transaction claims the row and reads what its channel needs; an in-app row or
+    a recorded SMS is recorded sent in it too. Otherwise the claim is committed, the
+    message travels with no transaction open, and a second one records it."""
     session = db.session
-    if not claim(session, notification_id, now or utcnow()):
-        status = session.execute(select(Notification.status).where(Notification.id == notification_id)).scalar()
-        session.rollback()
-        return status
+    now = now or utcnow()
+    if not claim(session, notification_id, now):
+        return _status(session, notification_id)
     try:
         notification = session.get(Notification, notification_id)
         outgoing = channels.prepare(notification)
@@ -76,9 +85,12 @@ def deliver_one(notification_id, now=None):
             session.commit()
             return SENT
     except Exception as exc:  # noqa: BLE001 (any failure of a channel is retried, then recorded)
-        session.rollback()
+        session.rollback()  # the claim with it: take the row again to count the attempt
+        if not claim(session, notification_id, now):
+            return _status(session, notification_id)
+        session.commit()
         return _failed(session, notification_id, exc)
-    session.rollback()  # nothing was written: end the read before the message travels
+    session.commit()  # the claim, before the message travels
     try:
         outgoing.send()
     except Exception as exc:  # noqa: BLE001
