@@ -84,3 +84,33 @@ def test_the_embedded_worker_serves_both_queues_with_threads_and_beat(app):
     concurrency = int(next(a for a in argv if a.startswith("--concurrency=")).split("=")[1])
     assert concurrency >= 2  # a slow send takes one thread; in-app rows go on in the others
     assert "--beat" not in worker_argv(app.config, beat=False)
+
+
+def test_the_embedded_broker_never_shows_a_worker_a_half_written_message(app, tmp_path, monkeypatch):
+    """kombu's own filesystem channel creates the queue's file and then writes it; a
+    worker polling in between read it empty and stopped. Ours renames a finished file in."""
+    from kombu import Connection
+    from kombu.transport import filesystem
+
+    from app import celery_app
+
+    settings = celery_settings(dict(app.config, CELERY_BROKER_URL="", CELERY_BROKER_DIR=str(tmp_path)))
+    assert settings["broker_transport"] == "app.celery_app:FilesystemTransport"
+    folder = settings["broker_transport_options"]["data_folder_in"]
+    seen_while_writing = []
+    real_dumps = celery_app.dumps
+
+    def dumps_and_look(payload):  # called while the message is being written
+        seen_while_writing.extend(os.listdir(folder))
+        return real_dumps(payload)
+
+    monkeypatch.setattr(celery_app, "dumps", dumps_and_look)
+    monkeypatch.setattr(filesystem, "dumps", dumps_and_look)  # kombu's own channel, were it used
+    with Connection(settings["broker_url"], transport=settings["broker_transport"],
+                    transport_options=settings["broker_transport_options"]) as connection:
+        assert isinstance(connection.transport, celery_app.FilesystemTransport)
+        channel = connection.channel()
+        channel._put("lianban", {"body": "hello"})
+        assert not [name for name in seen_while_writing if name.endswith(".lianban.msg")]
+        assert [name for name in os.listdir(folder) if name.endswith(".lianban.msg")]
+        assert channel._get("lianban") == {"body": "hello"}
