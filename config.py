@@ -81,6 +81,8 @@ CELERY_BROKER_URL = os.environ.get("CELERY_BROKER_URL", "")
 CELERY_BROKER_DIR = os.environ.get("CELERY_BROKER_DIR", os.path.join(INSTANCE_DIR, "celery"))
 CELERY_POLL_SECONDS = float(os.environ.get("CELERY_POLL_SECONDS", "0.1"))
 CELERY_QUEUE = os.environ.get("CELERY_QUEUE", "lianban")
+# Report generation has a queue of its own (empty: "<CELERY_QUEUE>-reports").
+CELERY_REPORT_QUEUE = os.environ.get("CELERY_REPORT_QUEUE", "")
 
 # Delivery: attempts before a notification lands as failed, the first retry's delay
 # (doubled at each attempt), how long a claimed delivery may run before the sweep
@@ -104,6 +106,8 @@ MAIL_USE_SSL = _bool("MAIL_USE_SSL", False)  # SMTPS
 MAIL_USERNAME = os.environ.get("MAIL_USERNAME", "")
 MAIL_PASSWORD = os.environ.get("MAIL_PASSWORD", "")
 MAIL_FROM = os.environ.get("MAIL_FROM", "lianban@localhost")
+# CA certificates to trust for the SMTP server's TLS (an intranet CA), besides the system's.
+MAIL_CA_FILE = os.environ.get("MAIL_CA_FILE", "")
 MAIL_TIMEOUT_SECONDS = float(os.environ.get("MAIL_TIMEOUT_SECONDS", "10"))
 
 # SMS: "database" records each message in the sms_message table (an admin screen

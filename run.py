@@ -21,9 +21,11 @@ from app.seeding import seed_on_start
 
 
 def start_worker(app):
-    """``celery worker --beat`` as a child process; stopped when this one ends."""
-    command = [sys.executable, "-m", "celery", "-A", "app.worker", "worker", "--beat", "--pool=solo",
-               "--loglevel=INFO", "-Q", app.config["CELERY_QUEUE"], "--without-gossip", "--without-mingle"]
+    """``celery worker --beat`` as a child process, on the notifier's and the reports'
+    queues with a few threads; stopped when this one ends."""
+    from app.celery_app import worker_argv
+
+    command = [sys.executable, "-m", "celery", *worker_argv(app.config)]
     log_path = os.path.join(app.config["CELERY_BROKER_DIR"], "worker.log")
     os.makedirs(os.path.dirname(log_path), exist_ok=True)
     log = open(log_path, "ab")  # noqa: SIM115 (open for the life of the child)

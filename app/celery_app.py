@@ -4,13 +4,22 @@ On the embedded defaults (no ``CELERY_BROKER_URL``) the broker is kombu's filesy
 transport under ``instance/celery``: no server, polled every ``CELERY_POLL_SECONDS``.
 Setting ``CELERY_BROKER_URL`` to Redis or RabbitMQ moves to that broker, nothing else.
 No result backend: the outbox rows themselves say what was delivered.
+
+Two queues: ``CELERY_QUEUE`` for the notifier (deliveries, sweeps, the daily scans)
+and ``CELERY_REPORT_QUEUE`` for generating reports, so that a long PDF never stands
+in front of a department's notification.
 """
 
 import os
+import time
+import uuid
 from datetime import timedelta
 
 from celery import Celery, Task
 from celery.schedules import crontab
+from kombu.exceptions import ChannelError
+from kombu.transport import filesystem
+from kombu.utils.json import dumps
 
 
 def _hour_minute(text, name):
@@ -19,6 +28,49 @@ def _hour_minute(text, name):
     except ValueError:
         raise ValueError(f"{name} must be HH:MM, not {text!r}") from None
     return hour, minute
+
+
+# Routed by name (app/report_jobs.py queues it with ``send_task``).
+REPORT_TASK = "app.report_jobs.generate"
+# Threads of the embedded worker: a slow webhook, e-mail or report takes one of them
+# while the others go on delivering (SQLite waits on its busy timeout for the lock).
+EMBEDDED_THREADS = 4
+
+
+def report_queue(config):
+    return config.get("CELERY_REPORT_QUEUE") or f"{config['CELERY_QUEUE']}-reports"
+
+
+def worker_argv(config, beat=True):
+    """``celery -A app.worker …`` for one worker that serves both queues, with beat in
+    it unless ``beat`` is False: what ``run.py`` starts beside the web server."""
+    argv = ["-A", "app.worker", "worker", "--pool=threads", f"--concurrency={EMBEDDED_THREADS}",
+            "-Q", f"{config['CELERY_QUEUE']},{report_queue(config)}", "--without-gossip", "--without-mingle",
+            "--loglevel=INFO"]
+    if beat:
+        argv.insert(3, "--beat")
+    return argv
+
+
+class FilesystemChannel(filesystem.Channel):
+    """kombu's filesystem channel, except that a message is written under a temporary
+    name and renamed into the queue (atomic): kombu writes the queue's file in place,
+    and a worker that polls at that moment reads it empty and stops for good
+    ("Unrecoverable error: JSONDecodeError"), as the benchmark showed."""
+
+    def _put(self, queue, payload, **kwargs):
+        name = f"{round(time.monotonic() * 1000)}_{uuid.uuid4()}.{queue}.msg"
+        temporary = os.path.join(self.data_folder_out, f".{uuid.uuid4()}.tmp")  # not a queue's name
+        try:
+            with open(temporary, "wb") as f:
+                f.write(dumps(payload).encode())
+            os.replace(temporary, os.path.join(self.data_folder_out, name))
+        except OSError as exc:
+            raise ChannelError(f"Cannot add {name!r} to the queue folder") from exc
+
+
+class FilesystemTransport(filesystem.Transport):
+    Channel = FilesystemChannel
 
 
 def broker_settings(config):
@@ -33,6 +85,7 @@ def broker_settings(config):
         os.makedirs(path, exist_ok=True)
     return {
         "broker_url": "filesystem://",
+        "broker_transport": f"{__name__}:FilesystemTransport",
         "broker_transport_options": {
             "data_folder_in": queue_dir,
             "data_folder_out": queue_dir,
@@ -53,6 +106,7 @@ def celery_settings(config):
     queue = config["CELERY_QUEUE"]
     settings = {
         "task_default_queue": queue,
+        "task_routes": {REPORT_TASK: {"queue": report_queue(config)}},
         "task_ignore_result": True,
         # A delivery is acknowledged when done, so a worker that dies mid-way leaves it
         # to be taken again; the outbox row's claim keeps two workers from both sending.

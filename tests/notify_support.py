@@ -2,7 +2,10 @@
 webhook receiver that checks signatures, an SMTP server on loopback, and a private
 Redis that a test may stop and start again."""
 
+import asyncio
 import contextlib
+import email
+import email.policy
 import http.server
 import json
 import os
@@ -19,7 +22,8 @@ import pytest
 from aiosmtpd.controller import Controller
 
 from app import create_app
-from app.notify.channels import KEY_HEADER, SIGNATURE_HEADER, TIMESTAMP_HEADER, verify
+from app.celery_app import worker_argv
+from app.notify.channels import KEY_HEADER
 from tests.conftest import app_config
 
 # Fast retries and a short lease, so that the faults play out in seconds.
@@ -30,6 +34,7 @@ SETTINGS = {
     "NOTIFY_SWEEP_SECONDS": 1,
 }
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+README = os.path.join(ROOT, "README.md")
 REDIS_URL = os.environ.get("TEST_REDIS_URL", "redis://127.0.0.1:6379/0")
 
 
@@ -60,17 +65,34 @@ def wait_for(predicate, timeout=20.0, interval=0.05, message="condition"):
         time.sleep(interval)
 
 
+def readme_code(marker):
+    """The Python block that follows ``<!-- marker -->`` in the README, as it is written there."""
+    with open(README, encoding="utf-8") as f:
+        text = f.read()
+    _before, found, after = text.partition(f"<!-- {marker} -->")
+    assert found, f"the README has no <!-- {marker} --> block"
+    return after.split("```python\n", 1)[1].split("```", 1)[0]
+
+
+def readme_receiver():
+    """The README's webhook receiver (``verify`` and ``receive``), run as written there."""
+    namespace = {}
+    exec(compile(readme_code("webhook-receiver"), "README.md: webhook receiver", "exec"), namespace)  # noqa: S102
+    return namespace
+
+
 class Worker:
-    """``celery worker --beat`` in its own process group, on the test's database."""
+    """The worker ``run.py`` starts (``celery worker --beat``, both queues, a few
+    threads) in its own process group, on the test's database."""
 
     def __init__(self, env, log_path):
         self.env, self.log_path, self.process = env, log_path, None
 
     def start(self):
         self.log = open(self.log_path, "ab")  # noqa: SIM115 (closed in stop)
+        self.log_start = self.log.tell()  # started again: read this run's lines only
         self.process = subprocess.Popen(  # noqa: S603
-            [sys.executable, "-m", "celery", "-A", "app.worker", "worker", "--beat", "--pool=solo",
-             "--without-gossip", "--without-mingle", "--loglevel=INFO", "-Q", self.env["CELERY_QUEUE"]],
+            [sys.executable, "-m", "celery", *worker_argv(self.env)],
             cwd=ROOT, env=self.env, stdout=self.log, stderr=subprocess.STDOUT, start_new_session=True,
         )
         wait_for(self._ready, timeout=60, message=f"the worker to start (log: {self.log_path})")
@@ -80,7 +102,11 @@ class Worker:
         if self.process.poll() is not None:
             raise AssertionError(f"the worker exited: {self.tail()}")
         with open(self.log_path, "rb") as f:
+            f.seek(self.log_start)
             return b" ready." in f.read()
+
+    def running(self):
+        return self.process is not None and self.process.poll() is None
 
     def tail(self):
         with open(self.log_path, "rb") as f:
@@ -104,39 +130,40 @@ class Worker:
 
 
 class Receiver:
-    """A department's own system: checks each call's signature, answers as told
-    (``ok``, ``fail`` → 500, ``hold`` → wait for ``release`` before answering) and,
-    as the README tells receivers to, processes each notification key once."""
+    """A department's own system, built on the README's receiver code: it checks each
+    call's signature and processes each notification key once. It answers as told
+    (``ok``; ``fail`` → 500 without processing; ``hold`` → process, then wait for
+    ``release`` before answering). ``calls`` lists every call as it arrived,
+    ``processed`` every time the receiver's work was done (key, payload)."""
 
     def __init__(self, secret):
         self.secret = secret
         self.mode = "ok"
         self.calls = []
-        self.processed = {}
+        self.processed = []
+        self.processed_keys = set()
         self.arrived = threading.Event()
         self.release = threading.Event()
+        readme = readme_receiver()
         receiver = self
 
         class Handler(http.server.BaseHTTPRequestHandler):
             def do_POST(self):
                 body = self.rfile.read(int(self.headers.get("Content-Length", 0)))
-                signed = verify(receiver.secret, self.headers.get(TIMESTAMP_HEADER), body,
-                                self.headers.get(SIGNATURE_HEADER))
                 key = self.headers.get(KEY_HEADER)
-                receiver.calls.append({"key": key, "verified": signed, "at": time.time(),
+                receiver.calls.append({"key": key, "verified": readme["verify"](receiver.secret, self.headers, body),
+                                       "at": time.time(), "headers": self.headers, "body": body,
                                        "payload": json.loads(body)})
-                if not signed:
-                    self._answer(401)
-                    return
                 mode = receiver.mode
                 if mode == "fail":
                     self._answer(500)
                     return
-                receiver.processed.setdefault(key, json.loads(body))
+                status = readme["receive"](receiver.secret, self.headers, body, receiver.processed_keys,
+                                           lambda payload: receiver.processed.append((key, payload)))
                 if mode == "hold":
                     receiver.arrived.set()
                     receiver.release.wait(30)
-                self._answer(200)
+                self._answer(status)
 
             def _answer(self, status):
                 try:
@@ -157,6 +184,9 @@ class Receiver:
     def keys(self):
         return [call["key"] for call in self.calls]
 
+    def processed_payloads(self):
+        return [payload for _key, payload in self.processed]
+
     def close(self):
         self.release.set()
         self.server.shutdown()
@@ -164,29 +194,62 @@ class Receiver:
 
 
 class Smtp:
-    """An SMTP server on loopback that keeps what it is sent, or refuses it."""
+    """An SMTP server on loopback. ``messages`` keeps every message it was sent
+    (repeats too); ``processed`` what a mailbox that drops a repeated Message-ID keeps.
+    ``refuse`` (an SMTP reply such as ``"550 5.1.1 …"``) refuses every recipient;
+    ``hold`` keeps the DATA answer until ``release``. With ``tls`` (an SSLContext) it
+    offers STARTTLS, or with ``implicit_tls`` speaks TLS from the start; with ``users``
+    ({login: password}) it requires AUTH (over TLS only)."""
 
-    def __init__(self):
+    def __init__(self, tls=None, implicit_tls=False, users=None):
         self.messages = []
-        self.refuse = False
+        self.processed = []
+        self.sessions = []
+        self.refuse = None
+        self.hold = False
+        self.arrived = threading.Event()
+        self.release = threading.Event()
         smtp = self
 
         class Handler:
             async def handle_RCPT(self, server, session, envelope, address, rcpt_options):
                 if smtp.refuse:
-                    return "550 5.1.1 Mailbox unavailable"
+                    return smtp.refuse
                 envelope.rcpt_tos.append(address)
                 return "250 OK"
 
             async def handle_DATA(self, server, session, envelope):
-                smtp.messages.append({"to": list(envelope.rcpt_tos), "data": envelope.content.decode("utf-8")})
+                data = envelope.content.decode("utf-8")
+                message = {"to": list(envelope.rcpt_tos), "data": data,
+                           "tls": server.transport.get_extra_info("ssl_object") is not None,
+                           "login": session.auth_data.login.decode() if session.authenticated else None}
+                smtp.messages.append(message)
+                message_id = email.message_from_string(data, policy=email.policy.default)["Message-ID"]
+                if message_id not in {m["message_id"] for m in smtp.processed}:
+                    smtp.processed.append(dict(message, message_id=message_id))
+                if smtp.hold:
+                    smtp.arrived.set()
+                    await asyncio.get_running_loop().run_in_executor(None, smtp.release.wait, 30)
                 return "250 Message accepted"
 
+        def authenticate(server, session, envelope, mechanism, auth_data):
+            from aiosmtpd.smtp import AuthResult
+
+            login, password = auth_data.login.decode(), auth_data.password.decode()
+            return AuthResult(success=users.get(login) == password, handled=False, auth_data=auth_data)
+
+        options = {}
+        if tls is not None and not implicit_tls:
+            options.update(tls_context=tls, require_starttls=True)
+        if users is not None:  # AUTH over TLS only (aiosmtpd counts only STARTTLS as TLS)
+            options.update(authenticator=authenticate, auth_required=True, auth_require_tls=not implicit_tls)
         self.port = free_port()
-        self.controller = Controller(Handler(), hostname="127.0.0.1", port=self.port)
+        self.controller = Controller(Handler(), hostname="127.0.0.1", port=self.port,
+                                     ssl_context=tls if implicit_tls else None, **options)
         self.controller.start()
 
     def close(self):
+        self.release.set()
         self.controller.stop()
 
 

@@ -110,6 +110,57 @@ def test_a_payout_and_the_completed_case_are_told_to_the_family(case):
         rows(case, event="case_completed"))
 
 
+def test_the_familys_sms_says_other_items_remain_only_while_they_do(case):
+    chain.complete_task(db.session, task(case, "MZ01"), user("window"))
+    chain.complete_task(db.session, task(case, "GA01"), user("ga"))
+    chain.reject_task(db.session, task(case, "CL01"), user("cl"), reason="已注销")
+    chain.complete_task(db.session, task(case, "RS02"), user("rs"), note="已支付", amount="800")  # the last one
+    db.session.commit()
+    sms = {n.task.item.code: messages.sms_text(n) for n in rows(case, channel="sms", event="task_completed")}
+    for earlier in ("MZ01", "GA01"):
+        assert "其余事项仍在办理" in sms[earlier], earlier
+    assert "其余事项仍在办理" not in sms["RS02"]
+    assert sms["RS02"].startswith(f"【身后一件事】您好，案件{case.case_no}的“企业养老保险参保人员") and "800.00元" in sms["RS02"]
+    # What comes next is in the case-completed SMS that follows.
+    assert case.status == "completed"
+    (done,) = rows(case, channel="sms", event="case_completed")
+    assert "全部事项已办结" in messages.sms_text(done)
+
+
+def test_cancelling_a_case_tells_each_department_whose_open_task_it_closes(ctx):
+    rs = db.session.query(Department).join(Region).filter(Region.code == "361125", Department.code == "RS").one()
+    rs.notify_email, rs.webhook_url = "rs-office@hengfeng.gov.cn", "http://127.0.0.1:9/hook"
+    try:
+        case = make_case("window", FACTS, name="撤销测试")
+        hand_in_papers(case)
+        chain.complete_task(db.session, task(case, "MZ01"), user("window"))
+        chain.reject_task(db.session, task(case, "CL01"), user("cl"), reason="已注销")  # finished before
+        db.session.commit()
+        chain.cancel_case(db.session, case, user("window"), "家属撤回申请")
+        cancelled = rows(case, event="task_cancelled")
+        told = recipients(cancelled)
+        # 人社 and 公安 had open tasks: their clerks, 人社's mailbox and its own system hear of it.
+        assert {("task_cancelled", "in_app", "rs"), ("task_cancelled", "in_app", "ga"),
+                ("task_cancelled", "email", "rs-office@hengfeng.gov.cn"),
+                ("task_cancelled", "webhook", "http://127.0.0.1:9/hook")} <= told
+        assert {n.task.item.code for n in cancelled} == {"RS02", "GA01"}
+        # Not 残联 (its task was finished), not the window (it cancelled), not the family (told at the window).
+        assert not any(name in {"cl", "window", FAMILY_PHONE} for _e, _c, name in told)
+        assert all(n.user is not None or n.department is not None for n in cancelled)  # no one by phone alone
+        ga = next(n for n in cancelled if n.user is not None and n.user.username == "ga")
+        assert messages.title(ga) == "已撤销：户口注销"
+        assert case.case_no in messages.text(ga) and "家属撤回申请" in messages.text(ga)
+        webhook = next(n for n in cancelled if n.channel == "webhook")
+        assert json.loads(webhook.params)["item_code"] == "RS02"
+        case_id = case.id
+        db.session.rollback()  # the cancellation is undone: so are its notifications
+        assert db.session.query(Notification).filter_by(case_id=case_id, event="task_cancelled").count() == 0
+    finally:
+        db.session.rollback()
+        rs.notify_email = rs.webhook_url = None
+        db.session.commit()
+
+
 def test_channels_follow_each_users_and_departments_settings(ctx):
     rs = user("rs")
     department = db.session.query(Department).join(Region).filter(Region.code == "361125",
@@ -188,3 +239,44 @@ def test_supervisors_get_a_daily_digest_of_their_region_once(running):
     assert "在办任务" in messages.text(digests["supervisor"])
     schedule.daily_digest(MONDAY)  # once a day
     assert len([n for n in rows(event="daily_digest") if n.key.startswith("daily_digest:-:2026-12-07")]) == len(digests)
+
+
+def test_a_reminder_another_scan_wrote_first_skips_only_that_task(running, monkeypatch):
+    """Two beats overlapping: the other scan wrote one task's reminder after this one
+    looked; the other tasks of the chunk are still reminded."""
+    _due, late, later = running
+    db.session.get(Task, later).deadline = datetime.date(2026, 12, 3)  # overdue too
+    outbox.emit(db.session, "overdue", task=db.session.get(Task, late), occurrence_id=MONDAY.isoformat())
+    db.session.commit()
+    before = len(rows(task_id=late, event="overdue"))
+    monkeypatch.setattr(schedule, "_already_told", lambda *_args: set())  # it looked before that commit
+    schedule.scan_deadlines(MONDAY)
+    assert len(rows(task_id=late, event="overdue")) == before
+    assert ("overdue", "in_app", "ga") in recipients(rows(task_id=later, event="overdue"))
+
+
+def test_in_app_rows_are_queued_first_and_each_outside_send_in_a_task_of_its_own(app, ctx, monkeypatch):
+    rows = [outbox.Queued(1, "webhook"), outbox.Queued(2, "in_app"), outbox.Queued(3, "email"),
+            outbox.Queued(4, "sms"), outbox.Queued(5, "in_app")]
+    # Recorded SMS only write to the database, like in-app rows.
+    assert outbox.delivery_batches(rows) == [[2, 4, 5], [1], [3]]
+    monkeypatch.setitem(app.config, "SMS_GATEWAY", "http")  # an SMS provider is called: outside
+    assert outbox.delivery_batches(rows) == [[2, 5], [1], [3], [4]]
+    many = [outbox.Queued(i, "in_app") for i in range(120)]
+    assert [len(batch) for batch in outbox.delivery_batches(many)] == [50, 50, 20]
+
+
+def test_a_delivery_that_cannot_even_be_prepared_counts_its_attempts_then_fails(app, ctx, monkeypatch):
+    from app.notify import delivery
+
+    monkeypatch.setitem(app.config, "MAIL_SERVER", "")  # no SMTP server configured
+    monkeypatch.setitem(app.config, "NOTIFY_DISPATCH", False)  # the retry is driven here, not queued
+    row = Notification(key=f"prepare-fails-{datetime.datetime.now().timestamp()}", event="task_ready",
+                       channel="email", address="rs@hengfeng.gov.cn", params="{}")
+    db.session.add(row)
+    db.session.commit()
+    later = datetime.datetime(2100, 1, 1)
+    states = [delivery.deliver_one(row.id, now=later) for _ in range(app.config["NOTIFY_MAX_ATTEMPTS"])]
+    assert states == ["pending"] * (app.config["NOTIFY_MAX_ATTEMPTS"] - 1) + ["failed"]
+    db.session.refresh(row)
+    assert row.attempts == app.config["NOTIFY_MAX_ATTEMPTS"] and "MAIL_SERVER" in row.last_error

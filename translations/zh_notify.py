@@ -37,4 +37,10 @@ ZH = {
         "昨日受理案件%(registered)s件。",
     "Open: %(link)s": "查看：%(link)s",
     "page must be 0 or more and page_size 1 to 100.": "page 须为 0 或更大的整数，page_size 须为 1 至 100。",
+    # The window cancelled the case: the departments whose open tasks it closed.
+    "Task cancelled": "事项撤销",
+    "Cancelled: %(item)s": "已撤销：%(item)s",
+    "Case %(case_no)s was cancelled by %(window)s; %(item)s is closed and needs nothing more from "
+    "%(department)s. Reason: %(reason)s":
+        "案件%(case_no)s已由%(window)s撤销，“%(item)s”已关闭，%(department)s无需再办理。撤销原因：%(reason)s",
 }

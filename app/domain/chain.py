@@ -454,6 +454,7 @@ def cancel_case(session, case, user, reason, now=None):
             task.supplement_materials = None
             audit.record(session, user, "task_closed_by_cancellation", case=case, obj=task, from_state=before,
                          to_state=REJECTED, reason=reason)
+            outbox.emit(session, outbox.TASK_CANCELLED, task=task, params=outbox.task_params(task, reason=reason))
     before = case.status
     case.status = CASE_CANCELLED
     case.cancel_reason = reason

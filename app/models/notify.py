@@ -18,8 +18,9 @@ OVERDUE = "overdue"
 TASK_URGED = "task_urged"
 CASE_COMPLETED = "case_completed"
 DAILY_DIGEST = "daily_digest"
+TASK_CANCELLED = "task_cancelled"  # the window cancelled the case: the task is closed
 EVENTS = (TASK_READY, SUPPLEMENT_REQUESTED, TASK_COMPLETED, TASK_REJECTED, DUE_SOON, OVERDUE, TASK_URGED,
-          CASE_COMPLETED, DAILY_DIGEST)
+          CASE_COMPLETED, DAILY_DIGEST, TASK_CANCELLED)
 
 # Channels.
 IN_APP = "in_app"

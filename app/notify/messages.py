@@ -15,6 +15,7 @@ from app.models.notify import (
     DUE_SOON,
     OVERDUE,
     SUPPLEMENT_REQUESTED,
+    TASK_CANCELLED,
     TASK_COMPLETED,
     TASK_READY,
     TASK_REJECTED,
@@ -31,6 +32,7 @@ EVENT_LABELS = {
     TASK_URGED: _l("Urged"),
     CASE_COMPLETED: _l("Case completed"),
     DAILY_DIGEST: _l("Daily digest"),
+    TASK_CANCELLED: _l("Task cancelled"),
 }
 
 _TITLES = {
@@ -43,6 +45,7 @@ _TITLES = {
     TASK_URGED: _l("Urged: %(item)s"),
     CASE_COMPLETED: _l("Case %(case_no)s completed"),
     DAILY_DIGEST: _l("Daily digest for %(date)s"),
+    TASK_CANCELLED: _l("Cancelled: %(item)s"),
 }
 
 _TEXTS = {
@@ -58,6 +61,8 @@ _TEXTS = {
                        "can be printed."),
     DAILY_DIGEST: _l("Open tasks: %(open)s; overdue: %(overdue)s; due within one working day: %(due_soon)s; "
                      "completed yesterday: %(completed)s; cases registered yesterday: %(registered)s."),
+    TASK_CANCELLED: _l("Case %(case_no)s was cancelled by %(window)s; %(item)s is closed and needs nothing more "
+                       "from %(department)s. Reason: %(reason)s"),
 }
 
 
@@ -114,7 +119,7 @@ def email(notification, link):
 # The family's SMS: plain Chinese, what happened and what happens next.
 _SMS = {
     SUPPLEMENT_REQUESTED: "您好，案件{case_no}的“{item}”需要补充材料：{materials}。请到{window}补交，补交后继续办理。",
-    TASK_COMPLETED: "您好，案件{case_no}的“{item}”已办结{payout}。其余事项仍在办理，全部办结后将短信告知您。",
+    TASK_COMPLETED: "您好，案件{case_no}的“{item}”已办结{payout}。{next}",
     TASK_REJECTED: "您好，案件{case_no}的“{item}”不予办理，原因：{reason}。如有疑问请联系{window}。",
     CASE_COMPLETED: "您好，案件{case_no}的全部事项已办结，请到{window}领取办结告知书。",
 }
@@ -132,6 +137,8 @@ def sms_text(notification):
             params["payout"] = f"，{params['amount']}元预计{arrival.year}年{arrival.month}月{arrival.day}日前到账"
         else:
             params["payout"] = ""
+        # The last open task: the case-completed SMS follows and says what to do next.
+        params["next"] = "" if params.get("open_tasks") == 0 else "其余事项仍在办理，全部办结后将短信告知您。"
         for key in ("materials", "reason", "window"):
             params.setdefault(key, "")
         body = template.format_map(params)

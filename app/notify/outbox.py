@@ -16,11 +16,13 @@ and its recipient.
 import json
 import logging
 import uuid
+from typing import NamedTuple
 
 from flask import current_app, has_app_context
 from sqlalchemy import event, select
 
 from app.models import Department, DepartmentUser, Region, user_department
+from app.models.case import OPEN_TASK_STATES
 from app.models.notify import (
     CASE_COMPLETED,
     EMAIL,
@@ -28,6 +30,7 @@ from app.models.notify import (
     OVERDUE,
     SMS,
     SUPPLEMENT_REQUESTED,
+    TASK_CANCELLED,
     TASK_COMPLETED,
     TASK_READY,
     TASK_REJECTED,
@@ -35,13 +38,16 @@ from app.models.notify import (
     WEBHOOK,
     Notification,
 )
+from app.notify.channels import travels_outside
 from app.security.roles import CLERK, SUPERVISOR, WINDOW
 
 log = logging.getLogger(__name__)
 
-# Who hears of what: the department that handles the task, the window that registered
-# the case, the family, the region's supervisors.
+# Who hears of what: the department that handles the task (or only if it is not the
+# window's own task), the window that registered the case, the family, the region's
+# supervisors.
 TASK_DEPARTMENT, WINDOW_DEPARTMENT, FAMILY, SUPERVISORS = "department", "window", "family", "supervisors"
+OTHER_DEPARTMENT = "department_not_window"
 AUDIENCES = {
     TASK_READY: (TASK_DEPARTMENT,),
     SUPPLEMENT_REQUESTED: (WINDOW_DEPARTMENT, FAMILY),
@@ -50,6 +56,8 @@ AUDIENCES = {
     TASK_URGED: (TASK_DEPARTMENT,),
     OVERDUE: (TASK_DEPARTMENT, SUPERVISORS),
     CASE_COMPLETED: (WINDOW_DEPARTMENT, FAMILY),
+    # The window cancelled the case (and knows it); the family was told at the window.
+    TASK_CANCELLED: (OTHER_DEPARTMENT,),
 }
 DEFAULT_AUDIENCE = (TASK_DEPARTMENT,)  # due soon
 
@@ -91,6 +99,9 @@ def task_params(task, **extra):
         "status": task.status,
         "deadline": task.deadline.isoformat() if task.deadline else None,
         "window": case.department.name if case.department else "",
+        # The case's tasks still open after this event (the family's SMS says whether
+        # anything remains to be done).
+        "open_tasks": sum(1 for t in case.tasks if t.status in OPEN_TASK_STATES),
     }
     params.update(extra)
     return params
@@ -214,6 +225,9 @@ def emit(session, event_name, *, case=None, task=None, occurrence_id=None, audie
     for who in (audience or AUDIENCES.get(event_name, DEFAULT_AUDIENCE)):
         if who == TASK_DEPARTMENT and task is not None:
             tell_department(task.department)
+        elif who == OTHER_DEPARTMENT and task is not None and case is not None:
+            if task.department_id != case.department_id:
+                tell_department(task.department)
         elif who == WINDOW_DEPARTMENT and case is not None:
             if task is None or task.department_id != case.department_id:  # not the window's own task
                 tell_department(case.department)
@@ -227,10 +241,20 @@ def emit(session, event_name, *, case=None, task=None, occurrence_id=None, audie
 
 # --- handing committed notifications to the worker ---------------------------------
 
+class Queued(NamedTuple):
+    """A notification to hand to the worker: its id and its channel."""
+
+    id: int
+    channel: str
+
+
+DISPATCH_CHUNK = 50
+
+
 def _collect(session, _flush_context):
-    new_ids = [obj.id for obj in session.new if isinstance(obj, Notification)]
-    if new_ids:
-        session.info.setdefault(_NEW_IDS, []).extend(new_ids)
+    new = [Queued(obj.id, obj.channel) for obj in session.new if isinstance(obj, Notification)]
+    if new:
+        session.info.setdefault(_NEW_IDS, []).extend(new)
 
 
 def _forget(session, *_args):
@@ -238,25 +262,39 @@ def _forget(session, *_args):
 
 
 def _dispatch_committed(session):
-    ids = session.info.pop(_NEW_IDS, None)
-    if ids:
-        dispatch(ids)
+    rows = session.info.pop(_NEW_IDS, None)
+    if rows:
+        dispatch(rows)
 
 
-def dispatch(ids):
-    """Queue the delivery of these notifications. A broker that cannot be reached is
-    not an error here: the rows are committed and the sweep sends them later."""
-    if not ids or not has_app_context() or not current_app.config.get("NOTIFY_DISPATCH", True):
-        return False
+def delivery_batches(rows):
+    """The ``deliver`` tasks for these rows: the in-app rows and recorded SMS first, in
+    chunks (they only write to the database), then each row that travels outside in a
+    task of its own, so that a slow or dead receiver holds up nothing but itself."""
+    local = [row.id for row in rows if not travels_outside(row.channel)]
+    outside = [row.id for row in rows if travels_outside(row.channel)]
+    return [local[i:i + DISPATCH_CHUNK] for i in range(0, len(local), DISPATCH_CHUNK)] + [[i] for i in outside]
+
+
+def dispatch(rows):
+    """Queue the delivery of these notifications (``Queued`` rows, or anything with
+    ``id`` and ``channel``); returns how many were queued. A broker that cannot be
+    reached is not an error here: the rows are committed and the sweep sends them later."""
+    if not rows or not has_app_context() or not current_app.config.get("NOTIFY_DISPATCH", True):
+        return 0
     celery = current_app.extensions.get("celery")
     if celery is None:
-        return False
-    try:
-        celery.send_task("app.notify.tasks.deliver", args=(list(ids),), retry=False)
-    except Exception as exc:  # the broker is down: the sweep catches up
-        log.warning("Could not queue %d notification(s) (%s); the sweep will send them.", len(ids), exc)
-        return False
-    return True
+        return 0
+    queued = 0
+    for ids in delivery_batches(rows):
+        try:
+            celery.send_task("app.notify.tasks.deliver", args=(ids,), retry=False)
+        except Exception as exc:  # the broker is down: the sweep catches up
+            log.warning("Could not queue %d notification(s) (%s); the sweep will send them.", len(rows) - queued,
+                        exc)
+            break
+        queued += len(ids)
+    return queued
 
 
 def install(session_factory):

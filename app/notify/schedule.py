@@ -38,20 +38,23 @@ def _already_told(session, event_name, task_ids, day):
 
 
 def remind(session, event_name, query, day):
-    """Emit ``event_name`` for every task of ``query`` not yet reminded today."""
+    """Emit ``event_name`` for every task of ``query`` not yet reminded today. Each
+    task's reminder is written under a savepoint: when another scan of the same day
+    (two beats overlapping) wrote it first, only that task is skipped, not its chunk."""
     task_ids = session.execute(query.with_only_columns(Task.id).order_by(Task.id)).scalars().all()
     told = 0
     for start in range(0, len(task_ids), BATCH):
         chunk = task_ids[start:start + BATCH]
         skip = _already_told(session, event_name, chunk, day)
-        tasks = session.execute(select(Task).where(Task.id.in_([t for t in chunk if t not in skip]))).scalars()
+        tasks = session.execute(select(Task).where(Task.id.in_([t for t in chunk if t not in skip]))).scalars().all()
         for task in tasks:
-            outbox.emit(session, event_name, task=task, occurrence_id=day.isoformat())
+            try:
+                with session.begin_nested():
+                    outbox.emit(session, event_name, task=task, occurrence_id=day.isoformat())
+            except IntegrityError:  # another scan of the same day got there first
+                continue
             told += 1
-        try:
-            session.commit()
-        except IntegrityError:  # another scan of the same day got there first
-            session.rollback()
+        session.commit()
     return told
 
 
