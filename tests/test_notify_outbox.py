@@ -112,7 +112,7 @@ def test_a_payout_and_the_completed_case_are_told_to_the_family(case):
 
 def test_the_familys_sms_says_other_items_remain_only_while_they_do(case):
     chain.complete_task(db.session, task(case, "MZ01"), user("window"))
-    chain.complete_task(db.session, task(case, "GA01"), user("ga"))
+    chain.complete_task(db.session, task(case, "GA01"), user("ga"), note="已注销户口")
     chain.reject_task(db.session, task(case, "CL01"), user("cl"), reason="已注销")
     chain.complete_task(db.session, task(case, "RS02"), user("rs"), note="已支付", amount="800")  # the last one
     db.session.commit()
