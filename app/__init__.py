@@ -6,7 +6,7 @@ from flask import Flask
 from flask_appbuilder import AppBuilder
 from sqlalchemy import inspect
 
-from app.extensions import configure_sqlite, db, migrate
+from app.extensions import configure_sqlite, csrf, db, migrate
 
 MIGRATIONS_DIR = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "migrations")
 
@@ -59,6 +59,7 @@ def create_app(test_config=None):
 
     db.init_app(app)
     migrate.init_app(app, db, directory=MIGRATIONS_DIR)
+    csrf.init_app(app)
 
     from app.celery_app import celery_init_app
     from app.notify import outbox
@@ -79,9 +80,11 @@ def create_app(test_config=None):
 
     from app import storage
     from app.cli import register_cli
+    from app.security import csrf as csrf_refusal
+    from app.views.base import business_date, business_datetime
 
     storage.install(app)  # an upload above MAX_CONTENT_LENGTH: our message, not Werkzeug's page
-    from app.views.base import business_date, business_datetime
+    csrf_refusal.install(app)  # a form without its token: our message, not Flask-WTF's 400
 
     register_cli(app)
     app.add_template_filter(business_date, "business_date")

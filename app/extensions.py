@@ -2,12 +2,17 @@
 
 from flask_appbuilder.utils.legacy import get_sqla_class
 from flask_migrate import Migrate
+from flask_wtf.csrf import CSRFProtect
 from sqlalchemy import event
 
 # FAB's SQLA flavour of Flask-SQLAlchemy. Our models and FAB's security tables share
 # ``flask_appbuilder.Model.metadata``; Alembic's env.py targets that metadata.
 db = get_sqla_class()()
 migrate = Migrate()
+# Every POST of a screen carries its form's token. Registered before FAB, so that FAB
+# exempts its REST APIs (JWT only: allow_browser_login is off on every API that
+# writes) and refuses to delete or run an action on a GET.
+csrf = CSRFProtect()
 
 # Execution options for a long read-only transaction (a report): on SQLite it begins
 # deferred, reading one WAL snapshot without taking the write lock.

@@ -74,6 +74,20 @@ def app(db_url, tmp_path_factory):
         db.engine.dispose()
 
 
+@pytest.fixture(scope="session")
+def guarded_app(app, db_url, tmp_path_factory):
+    """The app as deployed, with CSRF protection on, over the same database and
+    materials: for the tests of cross-site requests and the browser tests, which post
+    the screens' real forms."""
+    config = app_config(str(tmp_path_factory.mktemp("guarded")), db_url, WTF_CSRF_ENABLED=True,
+                        MATERIALS_DIR=app.config["MATERIALS_DIR"])
+    guarded = create_app(config)
+    yield guarded
+    with guarded.app_context():
+        db.session.remove()
+        db.engine.dispose()
+
+
 @pytest.fixture
 def client(app):
     return app.test_client()

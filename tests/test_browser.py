@@ -30,9 +30,10 @@ WRITE_SCREENSHOTS = os.environ.get("DOCS_SCREENSHOTS") == "1"
 
 
 @pytest.fixture(scope="module")
-def server(app):
-    """The app on a free loopback port, in a thread."""
-    httpd = make_server("127.0.0.1", 0, app, threaded=True)
+def server(guarded_app):
+    """The app as deployed (CSRF protection on: the screens' forms post their tokens) on a
+    free loopback port, in a thread."""
+    httpd = make_server("127.0.0.1", 0, guarded_app, threaded=True)
     thread = threading.Thread(target=httpd.serve_forever, daemon=True)
     thread.start()
     yield f"http://127.0.0.1:{httpd.server_port}"

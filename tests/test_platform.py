@@ -122,8 +122,9 @@ def test_the_audit_log_cannot_be_rewritten(app):
 def test_forms_need_their_csrf_token(db_url, tmp_path):
     app = create_app(app_config(str(tmp_path), db_url, WTF_CSRF_ENABLED=True))
     client = app.test_client()
-    refused = client.post("/login/", data={"username": "window", "password": DEMO_PASSWORD})
-    assert refused.status_code == 200  # the form is shown again, nobody signed in
+    refused = client.post("/login/", data={"username": "window", "password": DEMO_PASSWORD},
+                          headers={"Referer": "http://localhost/login/"})
+    assert refused.status_code == 302 and refused.headers["Location"].endswith("/login/")  # back to the form
     assert client.get("/caseview/list/").status_code in (302, 403)
     page = client.get("/login/").get_data(as_text=True)
     token = re.search(r'name="csrf_token" type="hidden" value="([^"]+)"', page).group(1)

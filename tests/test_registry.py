@@ -144,7 +144,8 @@ def test_the_add_form_needs_its_csrf_token(db_url, tmp_path, certs):
     token = _csrf_token(client.get("/login/").get_data(as_text=True))
     client.post("/login/", data={"username": "wj", "password": DEMO_PASSWORD, "csrf_token": token})
     form = _form()
-    assert client.post("/deathcertificateview/add", data=form).status_code == 200
+    refused = client.post("/deathcertificateview/add", data=form, headers={"Referer": "http://localhost/deathcertificateview/add"})
+    assert refused.status_code == 302 and refused.headers["Location"].endswith("/deathcertificateview/add")
     with app.app_context():
         assert _count(number=form["number"]) == 0
         db.session.remove()
