@@ -4,12 +4,9 @@ against the app served on loopback, through the generated screens in Chinese."""
 import datetime
 import io
 import os
-import shutil
-import threading
 
 import pytest
 from pypdf import PdfReader
-from werkzeug.serving import make_server
 
 from app.domain import chain, clock
 from app.domain.clock import to_cst_date
@@ -17,13 +14,8 @@ from app.domain.identity import make_id_number
 from app.domain.workdays import load_calendar
 from app.extensions import db
 from app.models import Case
-from tests.conftest import DEMO_PASSWORD
+from tests.browser_support import chromium, served, sign_in
 
-CHROMIUM = "/usr/bin/chromium"
-CHROMIUM_ARGS = [
-    "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--disable-background-networking",
-    "--disable-component-update", "--disable-sync",
-]
 DOCS = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "docs")
 # The screenshots kept in docs/ are rewritten only when asked: DOCS_SCREENSHOTS=1.
 WRITE_SCREENSHOTS = os.environ.get("DOCS_SCREENSHOTS") == "1"
@@ -33,31 +25,14 @@ WRITE_SCREENSHOTS = os.environ.get("DOCS_SCREENSHOTS") == "1"
 def server(guarded_app):
     """The app as deployed (CSRF protection on: the screens' forms post their tokens) on a
     free loopback port, in a thread."""
-    httpd = make_server("127.0.0.1", 0, guarded_app, threaded=True)
-    thread = threading.Thread(target=httpd.serve_forever, daemon=True)
-    thread.start()
-    yield f"http://127.0.0.1:{httpd.server_port}"
-    httpd.shutdown()
+    with served(guarded_app) as base:
+        yield base
 
 
 @pytest.fixture(scope="module")
 def browser():
-    if not shutil.which(CHROMIUM):
-        pytest.fail(f"{CHROMIUM} is missing: run ./install.sh --dev (Debian package chromium)")
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+    with chromium() as browser:
         yield browser
-        browser.close()
-
-
-def sign_in(page, base, username):
-    page.goto(base + "/login/")
-    page.fill("#username", username)
-    page.fill("#password", DEMO_PASSWORD)
-    page.click("input[type=submit], button[type=submit]")
-    page.wait_for_load_state()
 
 
 def test_the_window_registers_a_retiree_prints_the_form_and_completes_cremation(app, server, browser, tmp_path):

@@ -3,20 +3,17 @@ clerk's page stays open, a task that becomes ready for their department shows in
 unread count within seconds, without reloading the page. A real Celery worker delivers
 the in-app row, as in production."""
 
-import shutil
-import threading
 import time
 
 import pytest
-from werkzeug.serving import make_server
 
 from app.extensions import db
 from app.models import DepartmentUser, Notification
 from app.models.notify import PENDING, SENDING
 from app.views.notifications import mark_read
+from tests.browser_support import chromium, served, sign_in
 from tests.factories import hand_in_papers, make_case
 from tests.notify_support import REDIS_URL, Stack, require_redis, wait_for
-from tests.test_browser import CHROMIUM, CHROMIUM_ARGS, sign_in
 
 BADGE = "document.getElementById('notification-unread')"
 
@@ -32,22 +29,14 @@ def stack(app, db_url, tmp_path_factory):
 
 @pytest.fixture(scope="module")
 def server(stack):
-    httpd = make_server("127.0.0.1", 0, stack.app, threaded=True)
-    threading.Thread(target=httpd.serve_forever, daemon=True).start()
-    yield f"http://127.0.0.1:{httpd.server_port}"
-    httpd.shutdown()
+    with served(stack.app) as base:
+        yield base
 
 
 @pytest.fixture(scope="module")
 def browser():
-    if not shutil.which(CHROMIUM):
-        pytest.fail(f"{CHROMIUM} is missing: run ./install.sh --dev (Debian package chromium)")
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+    with chromium() as browser:
         yield browser
-        browser.close()
 
 
 def test_the_bell_shows_a_new_task_within_seconds_without_reloading(stack, server, browser):

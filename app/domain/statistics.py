@@ -500,15 +500,21 @@ def parse_figure_query(args):
                        _int_arg(args, "item"))
 
 
+def _linked_figure(args):
+    """A dashboard link's figure query; ``false()`` when its arguments are wrong (the
+    link shows nothing at all), None when there is no ``figure``."""
+    try:
+        return parse_figure_query(args)
+    except ValueError:
+        return false()
+
+
 def figure_filter(args, as_of=None):
     """The task list's filter for a dashboard link: the tasks behind the figure, or
     none at all when the arguments are wrong; None when there is no ``figure``."""
-    try:
-        query = parse_figure_query(args)
-    except ValueError:
-        return false()
-    if query is None:
-        return None
+    query = _linked_figure(args)
+    if not isinstance(query, FigureQuery):
+        return query
     clauses = [figure_clause(query.figure, query.period, as_of)]
     if query.region_id is not None:
         clauses.append(Task.department_id.in_(
@@ -525,12 +531,9 @@ def case_figure_filter(args):
     with ``from``, ``to`` and ``region``): the cases the window registered in the
     period in the region's subtree, the condition ``Statistics.cases_received`` counts;
     none at all when the arguments are wrong; None when there is no ``figure``."""
-    try:
-        query = parse_figure_query(args)
-    except ValueError:
-        return false()
-    if query is None:
-        return None
+    query = _linked_figure(args)
+    if not isinstance(query, FigureQuery):
+        return query
     if query.figure != "received" or query.department_id is not None or query.item_id is not None:
         return false()
     clauses = [_registered_in(query.period)]
