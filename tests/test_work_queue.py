@@ -205,6 +205,21 @@ def test_status_choice_has_chinese_labels_and_lists_finished_tasks(client, queue
         {queue[k] for k in ("rs01", "overdue", "done")})
 
 
+def test_the_queue_narrows_to_one_of_the_departments_items(client, queue):
+    login(client, "rs")
+    page = _list(client)
+    choice = page.split('name="item"', 1)[1].split("</select>", 1)[0]
+    offered = re.findall(r'<option value="([A-Z0-9]*)"', choice)
+    assert offered == ["", "RS01", "RS02", "RS03"]  # 人社's items only, and "every item"
+    assert "RS01 机关事业单位人员个人账户余额一次性支付" in choice
+    rs01 = _rows(_list(client, item="RS01"))
+    assert queue["rs01"] in rs01 and queue["soon"] not in rs01 and queue["overdue"] not in rs01
+    assert _rows(_list(client, item="GA01")) == {}  # another department's item: still only one's own rows
+    both = _rows(_list(client, item="RS02", due="overdue"))
+    assert set(both) == {queue["overdue"]}
+    assert "搜索" not in page.split('class="work-queue-quick"', 1)[1]  # FAB's generic search gives way to these
+
+
 def test_a_supervisor_lists_the_regions_finished_tasks(client, queue):
     rows = _rows(_list(login(client, "supervisor"), status="completed"))
     assert queue["done"] in rows and queue["yy"] not in rows and queue["rs01"] not in rows

@@ -19,6 +19,7 @@ ZH = {
     "Supervisor": "督办",
     "Manager": "领导",
     "Public (not signed in)": "未登录用户",
+    "Every item": "全部事项",
     "The form had expired or did not come from this back office, so nothing was saved. Please fill it in and send it again.":
         "表单已过期或并非来自本系统，未保存任何内容。请重新填写后再提交。",
 }

@@ -19,11 +19,11 @@ from sqlalchemy.orm import Session
 from app.domain import chain, clock, intake, statistics
 from app.domain.workdays import load_calendar
 from app.extensions import db
-from app.models import CalendarDay, Case, CaseMaterial, Task, TaskUrging
+from app.models import CalendarDay, Case, CaseMaterial, Department, Item, Task, TaskUrging
 from app.models.case import ACCEPTED, OPEN_TASK_STATES, READY, TASK_STATES
 from app.security import personal_data
 from app.security.filters import SCOPED
-from app.security.scope import scope_query
+from app.security.scope import current_scope, scope_query
 from app.views.api_schemas import CaseDetailSchema, TaskDetailSchema, TaskRowSchema
 from app.views.base import (
     CIRCUMSTANCE_LABELS,
@@ -106,6 +106,18 @@ def queue_choice(args):
     return (status if status in STATUS_CHOICES else "", due if due in DUE_WINDOWS else "", days)
 
 
+def queue_items():
+    """The items a user's work queue can be narrowed to (``?item=``): those its
+    departments handle; every item for those who follow whole cases (a window, a
+    region's supervisor or manager, an administrator)."""
+    scope = current_scope()
+    items = db.session.query(Item.code, Item.name).order_by(Item.sort_order, Item.code)
+    if not (scope.sees_all or scope.window_ids or scope.region_ids):
+        handled = db.session.query(Department.code).filter(Department.id.in_(scope.department_ids))
+        items = items.filter(Item.department_code.in_(handled.scalar_subquery()))
+    return {code: f"{code} {name}" for code, name in items}
+
+
 # The calendar the screens show days left with: read at most every DISPLAY_CALENDAR_TTL
 # seconds per process (and at once after this process changes a calendar day).
 # Deadlines themselves are always computed on the calendar read in their transaction.
@@ -173,6 +185,9 @@ class WorkQueueFilter(BaseFilter):
                                  Task.deadline <= request_calendar().add_working_days(today, days))
         elif due == "overdue":
             query = query.filter(Task.deadline < today)
+        item = request.args.get("item", "")
+        if item:
+            query = query.filter(Task.item_id.in_(db.session.query(Item.id).filter(Item.code == item).scalar_subquery()))
         return query
 
 
@@ -273,7 +288,8 @@ class TaskView(ScopedModelView):
         if template == self.list_template:
             status, due, days = queue_choice(request.args)
             kwargs.update(status_choices=STATUS_CHOICES, status=status, due_windows=DUE_WINDOWS, due=due, days=days,
-                          max_days=DUE_SOON_MAX_DAYS, figure=statistics.figure_description(request.args))
+                          max_days=DUE_SOON_MAX_DAYS, figure=statistics.figure_description(request.args),
+                          item_choices=queue_items(), item=request.args.get("item", ""))
         return super().render_template(template, **kwargs)
 
     @expose("/show/<pk>", methods=["GET"])
