@@ -1,11 +1,15 @@
 """The audit log screen (issue 4 "Audit"): every row in the words of the screens, and
 each county's supervisors reading their county's rows, sign-ins included."""
 
+import glob
+import os
 import re
 
-from app.domain import audit, chain
+from app.domain import audit, chain, registry
 from app.extensions import db
 from app.models import AuditLog, Department, DepartmentUser, Material, Region
+from app.models.case import CASE_COMPLETED, CASE_IN_PROGRESS
+from app.views.audit import ACTION_LABELS
 from tests.conftest import login
 from tests.factories import PDF, make_case
 
@@ -96,3 +100,42 @@ def test_a_user_of_two_counties_signs_in_under_their_city(ctx):
     assert audit.user_region_id(DepartmentUser(departments=[])) is None
     assert audit.user_region_id(None) is None
     db.session.rollback()
+
+
+APP_DIR = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "app")
+
+
+def test_every_action_the_code_records_reads_in_chinese():
+    """Each action code the code writes into the audit log has its words on the screen."""
+    recorded = {registry.LOOKUP_ACTION, *(f"case_{state}" for state in (CASE_IN_PROGRESS, CASE_COMPLETED))}
+    for path in glob.glob(os.path.join(APP_DIR, "**", "*.py"), recursive=True):
+        with open(path, encoding="utf-8") as f:
+            source = f.read()
+        recorded |= set(re.findall(r'audit\.record\(\s*[\w.]+,\s*[\w.]+,\s*"(\w+)"', source))
+        recorded |= set(re.findall(r'_audit_login\(user, "(\w+)"\)', source))
+    assert {"case_edited", "task_completed", "login"} <= recorded  # the scan finds them
+    assert not recorded - set(ACTION_LABELS), sorted(recorded - set(ACTION_LABELS))
+
+
+def test_a_case_moving_on_its_own_is_audited_with_who_made_it_move(app):
+    with app.app_context():
+        case = make_case("window", [], name="案件流转")
+        window = db.session.query(DepartmentUser).filter_by(username="window").one()
+        ga = db.session.query(DepartmentUser).filter_by(username="ga").one()
+        for code in ("DECEASED_ID", "HUKOU_BOOK", "DEATH_PROOF", "APPLICANT_ID"):
+            material = db.session.query(Material).filter_by(code=code).one()
+            chain.add_material(db.session, case, material, window, original_checked=True)
+        for code in ("HUKOU_BOOK", "DECEASED_ID", "APPLICANT_ID"):
+            material = db.session.query(Material).filter_by(code=code).one()
+            chain.add_material(db.session, case, material, window, content=PDF, filename=f"{code}.pdf")
+        chain.complete_task(db.session, next(t for t in case.tasks if t.item.code == "MZ01"), window)
+        chain.complete_task(db.session, next(t for t in case.tasks if t.item.code == "GA01"), ga, note="已注销户口")
+        db.session.commit()
+        moves = [(e.action, e.username, e.from_state, e.to_state)
+                 for e in db.session.query(AuditLog).filter_by(case_id=case.id, object_type="case").order_by(AuditLog.id)]
+        db.session.remove()
+    assert moves == [
+        ("case_registered", "window", None, "registered"),
+        ("case_in_progress", "window", "registered", "in_progress"),
+        ("case_completed", "ga", "in_progress", "completed"),
+    ]

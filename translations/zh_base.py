@@ -20,6 +20,10 @@ ZH = {
     "Manager": "领导",
     "Public (not signed in)": "未登录用户",
     "Every item": "全部事项",
+    "The case went into handling": "案件转为办理中",
+    "Every item finished: the case completed": "全部事项办结，案件办结",
+    "Corrected the case's contact details": "更正案件联系信息",
+    "Registered despite differences from the death proof": "与死亡证明登记不一致，经确认后登记",
     "The form had expired or did not come from this back office, so nothing was saved. Please fill it in and send it again.":
         "表单已过期或并非来自本系统，未保存任何内容。请重新填写后再提交。",
 }

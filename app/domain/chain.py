@@ -173,7 +173,7 @@ def add_material(session, case, material, user, *, original_checked=False, conte
     calendar = calendar or load_calendar(session)
     resume_supplemented_tasks(session, case, material, user, now=now, calendar=calendar)
     ready_waiting_tasks(session, case, user, now=now, calendar=calendar)
-    roll_up(case)
+    roll_up(case, user, now)
     return row
 
 
@@ -238,20 +238,26 @@ def resume_supplemented_tasks(session, case, material, user, now=None, calendar=
     return resumed
 
 
-def roll_up(case, now=None):
+def roll_up(case, user, now=None):
     """A case is in progress once any task has moved past waiting for or being ready,
     and completed (at ``now``, the time of the last move) when every task is completed
     or rejected. The caller holds the case's lock (``lock_case``), so the tasks read
-    here are those other transactions committed."""
+    here are those other transactions committed. The case's own move is audited as
+    made by ``user``, whose action moved its last task."""
     if case.status not in OPEN_CASE_STATES:
         return
+    session = object_session(case)
+    before = case.status
     states = [task.status for task in case.tasks]
     if states and all(state in FINISHED_TASK_STATES for state in states):
         case.status = CASE_COMPLETED
         case.completed_at = now or utcnow()
-        outbox.emit(object_session(case), CASE_COMPLETED_EVENT, case=case)
+        outbox.emit(session, CASE_COMPLETED_EVENT, case=case)
     elif any(state not in (WAITING, READY) for state in states):
         case.status = CASE_IN_PROGRESS
+    if case.status != before:
+        audit.record(session, user, f"case_{case.status}", case=case, obj=case, from_state=before,
+                     to_state=case.status)
 
 
 # Task.payout_amount is Numeric(12, 2): at most ten digits before the point.
@@ -343,7 +349,7 @@ def complete_task(session, task, user, note=None, now=None, calendar=None, produ
         content = produce(material, task.case, to_cst_date(now))
         add_material(session, task.case, material, user, content=content,
                      filename=f"{task.case.case_no}-{material.code}.pdf", now=now, calendar=calendar)
-    roll_up(task.case, now)
+    roll_up(task.case, user, now)
     flush(session)
     return task
 
@@ -358,7 +364,7 @@ def accept_task(session, task, user, note=None, now=None, version=UNCHECKED):
     task.accepted_at = now or utcnow()
     audit.record(session, user, "task_accepted", case=task.case, obj=task, from_state=READY, to_state=ACCEPTED,
                  reason=note)
-    roll_up(task.case)
+    roll_up(task.case, user, now)
     flush(session)
     return task
 
@@ -378,7 +384,7 @@ def reject_task(session, task, user, reason, now=None, version=UNCHECKED):
                  reason=reason)
     flush(session)  # a concurrent change loses here
     outbox.emit(session, TASK_REJECTED, task=task, params=outbox.task_params(task, reason=reason))
-    roll_up(task.case, now)
+    roll_up(task.case, user, now)
     flush(session)
     return task
 
@@ -429,7 +435,7 @@ def request_supplement(session, task, user, note, material_codes, now=None, cale
     audit.record(session, user, "supplement_requested", case=task.case, obj=task, from_state=before,
                  to_state=SUPPLEMENT_REQUESTED, reason=note, materials=codes, days_left=left,
                  deadline=task.deadline.isoformat() if task.deadline else None)
-    roll_up(task.case)
+    roll_up(task.case, user, now)
     flush(session)  # a concurrent change loses here
     outbox.emit(session, SUPPLEMENT_EVENT, task=task,
                 params=outbox.task_params(task, note=note, materials=outbox.material_names(session, codes)))
