@@ -1,7 +1,8 @@
 """``python run.py``: bring the database up to date, load the notice into an empty
 database (and the demo accounts in demo mode; a restart keeps administrators' edits),
-start the notifier's Celery worker and beat beside the web server, then serve the back
-office on http://127.0.0.1:5000.
+start the notifier's Celery worker (with beat) and the reports' worker beside the web
+server, each started again if it dies, then serve the back office on
+http://127.0.0.1:5000.
 
 On the embedded defaults the worker's broker needs no server (kombu's filesystem
 transport under ``instance/celery``). ``RUN_WORKER=0`` serves the web only, for a
@@ -11,7 +12,6 @@ deployment that runs workers and beat as processes of their own (see the README)
 import atexit
 import os
 import signal
-import subprocess
 import sys
 
 from flask_migrate import upgrade
@@ -20,31 +20,26 @@ from app import create_app
 from app.seeding import seed_on_start
 
 
-def start_worker(app):
-    """``celery worker --beat`` as a child process, on the notifier's and the reports'
-    queues with a few threads; stopped when this one ends."""
-    from app.celery_app import worker_argv
+def start_workers(app):
+    """The notifier's worker (with beat) and the reports' worker as child processes,
+    each started again if it dies (``app.embedded``), stopped when this one ends."""
+    from app.celery_app import embedded_workers
+    from app.embedded import Supervised
 
-    command = [sys.executable, "-m", "celery", *worker_argv(app.config)]
-    log_path = os.path.join(app.config["CELERY_BROKER_DIR"], "worker.log")
-    os.makedirs(os.path.dirname(log_path), exist_ok=True)
-    log = open(log_path, "ab")  # noqa: SIM115 (open for the life of the child)
-    worker = subprocess.Popen(command, cwd=os.path.dirname(os.path.abspath(__file__)),  # noqa: S603
-                              stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
-    print(f"Notifier: Celery worker and beat started (pid {worker.pid}, log {log_path}).", flush=True)
+    folder = app.config["CELERY_BROKER_DIR"]
+    workers = [
+        Supervised(f"{name} worker", [sys.executable, "-m", "celery", *argv], os.path.join(folder, f"{name}.log"),
+                   cwd=os.path.dirname(os.path.abspath(__file__)), say=lambda text: print(text, flush=True)).start()
+        for name, argv in embedded_workers(app.config)
+    ]
 
     def stop():
-        if worker.poll() is None:
-            os.killpg(worker.pid, signal.SIGTERM)
-            try:
-                worker.wait(timeout=15)
-            except subprocess.TimeoutExpired:
-                os.killpg(worker.pid, signal.SIGKILL)
-        log.close()
+        for worker in workers:
+            worker.stop()
 
     atexit.register(stop)
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))
-    return worker
+    return workers
 
 
 def main():
@@ -53,7 +48,7 @@ def main():
         upgrade()
         seed_on_start(demo=app.config["DEMO_MODE"])
     if os.environ.get("RUN_WORKER", "1") != "0":
-        start_worker(app)
+        start_workers(app)
     host = os.environ.get("HOST", "127.0.0.1")
     port = int(os.environ.get("PORT", "5000"))
     app.run(host=host, port=port, debug=False, threaded=True)

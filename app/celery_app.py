@@ -32,24 +32,40 @@ def _hour_minute(text, name):
 
 # Routed by name (app/report_jobs.py queues it with ``send_task``).
 REPORT_TASK = "app.report_jobs.generate"
-# Threads of the embedded worker: a slow webhook, e-mail or report takes one of them
+# Threads of the embedded notifier worker: a slow webhook or e-mail takes one of them
 # while the others go on delivering (SQLite waits on its busy timeout for the lock).
 EMBEDDED_THREADS = 4
+# Threads of the embedded reports worker: a second report asked meanwhile is not kept
+# waiting behind a long one; more would only share the same CPU.
+EMBEDDED_REPORT_THREADS = 2
 
 
 def report_queue(config):
     return config.get("CELERY_REPORT_QUEUE") or f"{config['CELERY_QUEUE']}-reports"
 
 
-def worker_argv(config, beat=True):
-    """``celery -A app.worker …`` for one worker that serves both queues, with beat in
-    it unless ``beat`` is False: what ``run.py`` starts beside the web server."""
-    argv = ["-A", "app.worker", "worker", "--pool=threads", f"--concurrency={EMBEDDED_THREADS}",
-            "-Q", f"{config['CELERY_QUEUE']},{report_queue(config)}", "--without-gossip", "--without-mingle",
-            "--loglevel=INFO"]
+def worker_argv(config, beat=True, queues=None, threads=EMBEDDED_THREADS, name=None):
+    """``celery -A app.worker …`` for a worker with a few threads, on ``queues`` (both
+    queues unless told), with beat in it unless ``beat`` is False."""
+    queues = queues or [config["CELERY_QUEUE"], report_queue(config)]
+    argv = ["-A", "app.worker", "worker", "--pool=threads", f"--concurrency={threads}",
+            "-Q", ",".join(queues), "--without-gossip", "--without-mingle", "--loglevel=INFO"]
+    if name:
+        argv += ["-n", f"{name}@%h"]
     if beat:
         argv.insert(3, "--beat")
     return argv
+
+
+def embedded_workers(config):
+    """What ``run.py`` starts beside the web server, as (name, argv): the notifier's
+    worker with beat in it, and the reports' worker on its own queue, so that however
+    many reports are being generated, notifications never wait for a free thread."""
+    return [
+        ("notifier", worker_argv(config, queues=[config["CELERY_QUEUE"]], name="notifier")),
+        ("reports", worker_argv(config, beat=False, queues=[report_queue(config)], threads=EMBEDDED_REPORT_THREADS,
+                                name="reports")),
+    ]
 
 
 class FilesystemChannel(filesystem.Channel):

@@ -82,8 +82,9 @@ def readme_receiver():
 
 
 class Worker:
-    """The worker ``run.py`` starts (``celery worker --beat``, both queues, a few
-    threads) in its own process group, on the test's database."""
+    """A worker with beat in it on both queues with a few threads (the one-worker
+    deployment; run.py starts one per queue, ``test_run_embedded.py``), in its own
+    process group, on the test's database."""
 
     def __init__(self, env, log_path):
         self.env, self.log_path, self.process = env, log_path, None

@@ -1,6 +1,6 @@
 """The notifier's Celery settings: the beat schedule's times come from configuration
-(China Standard Time), reports have a queue of their own, and the worker run.py
-starts serves both queues with a few threads."""
+(China Standard Time), reports have a queue of their own, and run.py starts a worker
+for each queue (beat in the notifier's), with a few threads each."""
 
 import datetime
 import os
@@ -11,7 +11,7 @@ import pytest
 from celery import Celery
 
 from app import report_jobs
-from app.celery_app import celery_settings, report_queue, worker_argv
+from app.celery_app import celery_settings, embedded_workers, report_queue, worker_argv
 from tests.notify_support import ROOT
 
 UTC = datetime.UTC
@@ -77,12 +77,20 @@ def test_reports_are_generated_on_a_queue_of_their_own(app):
     assert report_queue(dict(app.config, CELERY_QUEUE="hengfeng", CELERY_REPORT_QUEUE="pdf")) == "pdf"
 
 
-def test_the_embedded_worker_serves_both_queues_with_threads_and_beat(app):
-    argv = worker_argv(dict(app.config, CELERY_QUEUE="hengfeng", CELERY_REPORT_QUEUE=""))
-    assert argv[argv.index("-Q") + 1] == "hengfeng,hengfeng-reports"
-    assert "--pool=threads" in argv and "--beat" in argv
-    concurrency = int(next(a for a in argv if a.startswith("--concurrency=")).split("=")[1])
-    assert concurrency >= 2  # a slow send takes one thread; in-app rows go on in the others
+def test_run_py_starts_a_notifier_worker_with_beat_and_a_reports_worker_with_threads(app):
+    config = dict(app.config, CELERY_QUEUE="hengfeng", CELERY_REPORT_QUEUE="")
+    (notifier_name, notifier), (reports_name, reports) = embedded_workers(config)
+    assert (notifier_name, reports_name) == ("notifier", "reports")
+    assert notifier[notifier.index("-Q") + 1] == "hengfeng"  # no report ever takes a notifier's thread
+    assert reports[reports.index("-Q") + 1] == "hengfeng-reports"
+    assert "--beat" in notifier and "--beat" not in reports  # beat: exactly one
+    for argv in (notifier, reports):
+        assert "--pool=threads" in argv
+        concurrency = int(next(a for a in argv if a.startswith("--concurrency=")).split("=")[1])
+        assert concurrency >= 2  # a slow send (or report) takes one thread; the others go on
+    assert notifier[notifier.index("-n") + 1] != reports[reports.index("-n") + 1]
+    # The tests' own workers (and a one-worker deployment) serve both queues.
+    assert worker_argv(config)[worker_argv(config).index("-Q") + 1] == "hengfeng,hengfeng-reports"
     assert "--beat" not in worker_argv(app.config, beat=False)
 
 

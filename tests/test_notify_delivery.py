@@ -1,5 +1,5 @@
-"""The notifier with real parts: Celery workers in their own processes on Redis (the
-worker run.py starts: both queues, a few threads), delivering to an SMTP server on
+"""The notifier with real parts: Celery workers in their own processes on Redis (beat
+in them, both queues, a few threads), delivering to an SMTP server on
 loopback and to a webhook receiver that checks the signature; and the faults: a
 webhook held open or hanging, a webhook answering 500, an SMTP server refusing for good
 or for now, the broker stopped while a case is registered, a worker killed in the

@@ -1,8 +1,9 @@
 """The README's first command, as a new user runs it: ``python run.py`` on the embedded
-defaults (a fresh SQLite database, the notifier's worker and beat on the broker that
-needs no server). The window registers a case through the API; within seconds ``ga``
-sees the new task in the menu's unread count, and 公安's own system receives a
-correctly signed webhook."""
+defaults (a fresh SQLite database, the notifier's worker with beat and the reports'
+worker on the broker that needs no server). The window registers a case through the
+API; within seconds ``ga`` sees the new task in the menu's unread count, and 公安's own
+system receives a correctly signed webhook. A worker killed while run.py serves is
+started again, and the next case's notifications arrive."""
 
 import datetime
 import http.cookiejar
@@ -94,17 +95,31 @@ def server(tmp_path):
             return False
 
     wait_for(up, timeout=120, interval=0.5, message="run.py to serve")
-    worker_log = tmp_path / "celery" / "worker.log"  # the latency is measured once the worker is up
-    wait_for(lambda: worker_log.exists() and b" ready." in worker_log.read_bytes(), timeout=120, interval=0.2,
-             message="run.py's worker to start")
+    for name in WORKERS:  # the latency is measured once the workers are up
+        wait_for(lambda name=name: _ready_count(tmp_path, name) >= 1, timeout=120, interval=0.2,
+                 message=f"run.py's {name} worker to start")
     yield base, tmp_path
     process.send_signal(signal.SIGTERM)
     process.wait(timeout=30)
     log.close()
-    # Stopping run.py stops its worker and beat too.
-    worker_pid = int(re.search(r"started \(pid (\d+)", (tmp_path / "run.log").read_text()).group(1))
-    wait_for(lambda: not os.path.exists(f"/proc/{worker_pid}") or _zombie(worker_pid), timeout=20,
-             message="the worker to stop with run.py")
+    # Stopping run.py stops its workers (and beat) too.
+    for name in WORKERS:
+        worker_pid = _pids(tmp_path, name)[-1]
+        wait_for(lambda pid=worker_pid: not os.path.exists(f"/proc/{pid}") or _zombie(pid), timeout=20,
+                 message=f"the {name} worker to stop with run.py")
+
+
+WORKERS = ("notifier", "reports")
+
+
+def _pids(instance, name):
+    """The pids run.py started the worker under, in order."""
+    return [int(pid) for pid in re.findall(rf"{name} worker: started \(pid (\d+)", (instance / "run.log").read_text())]
+
+
+def _ready_count(instance, name):
+    path = instance / "celery" / f"{name}.log"
+    return path.read_bytes().count(b" ready.") if path.exists() else 0
 
 
 def _zombie(pid):
@@ -113,6 +128,21 @@ def _zombie(pid):
             return f.read().split(")")[-1].split()[0] == "Z"
     except OSError:
         return True
+
+
+def _register_with_papers(base):
+    """The window registers a case through the API and uploads 户口注销's papers (GA01
+    is then ready)."""
+    _status, login = api(base, "POST", "/api/v1/security/login",
+                         body={"username": "window", "password": DEMO_PASSWORD, "provider": "db"})
+    token = login["access_token"]
+    status, case = api(base, "POST", "/api/v1/case/", token, payload(**{"deceased.id_number": _male_id()}))
+    assert status == 201, case
+    for code in ("DECEASED_ID", "HUKOU_BOOK", "DEATH_PROOF", "APPLICANT_ID"):
+        status, _body = api(base, "POST", f"/api/v1/case/{case['id']}/materials", token,
+                            files={"material_code": code, "original_checked": "true", "file": (f"{code}.pdf", PDF)})
+        assert status == 201
+    return case
 
 
 def test_run_py_tells_ga_of_a_new_task_within_seconds_and_calls_its_webhook(server, capsys):
@@ -126,15 +156,7 @@ def test_run_py_tells_ga_of_a_new_task_within_seconds_and_calls_its_webhook(serv
         ga.login("ga")
         assert json.loads(ga.get("/notificationview/unread"))["unread"] == 0
 
-        _status, login = api(base, "POST", "/api/v1/security/login",
-                             body={"username": "window", "password": DEMO_PASSWORD, "provider": "db"})
-        token = login["access_token"]
-        status, case = api(base, "POST", "/api/v1/case/", token, payload(**{"deceased.id_number": _male_id()}))
-        assert status == 201, case
-        for code in ("DECEASED_ID", "HUKOU_BOOK", "DEATH_PROOF", "APPLICANT_ID"):
-            status, _body = api(base, "POST", f"/api/v1/case/{case['id']}/materials", token,
-                                files={"material_code": code, "original_checked": "true", "file": (f"{code}.pdf", PDF)})
-            assert status == 201
+        case = _register_with_papers(base)
         papers_in = time.monotonic()  # 户口注销 (GA01) has its papers: ready
 
         wait_for(lambda: json.loads(ga.get("/notificationview/unread"))["unread"] >= 1, timeout=10, interval=0.1,
@@ -157,8 +179,33 @@ def test_run_py_tells_ga_of_a_new_task_within_seconds_and_calls_its_webhook(serv
                         timeout=10, message="公安's webhook")
         assert call["verified"] and call["payload"]["event"] == "task_ready"
         assert call["payload"]["case_number"] == case["case_no"]
-        # run.py's worker serves the notifier's queue and the reports' queue.
-        worker_log = (instance / "celery" / "worker.log").read_text(errors="replace")
-        assert ".> lianban " in worker_log and ".> lianban-reports " in worker_log
+        # run.py's workers: one on the notifier's queue (with beat), one on the reports'.
+        notifier_log = (instance / "celery" / "notifier.log").read_text(errors="replace")
+        reports_log = (instance / "celery" / "reports.log").read_text(errors="replace")
+        assert ".> lianban " in notifier_log and "lianban-reports" not in notifier_log
+        assert ".> lianban-reports " in reports_log and ".> lianban " not in reports_log
+        assert "beat: Starting" in notifier_log and "beat: Starting" not in reports_log
     finally:
         receiver.close()
+
+
+def test_a_worker_killed_while_run_py_serves_is_started_again_and_delivers(server):
+    base, instance = server
+    ga = Browser(base)
+    ga.login("ga")
+    assert json.loads(ga.get("/notificationview/unread"))["unread"] == 0
+    (first,) = _pids(instance, "notifier")
+    os.killpg(first, signal.SIGKILL)  # the worker and its beat, with no chance to clean up
+
+    second = wait_for(lambda: (_pids(instance, "notifier") + [None])[1], timeout=30, message="the worker's restart")
+    assert second != first
+    assert f"notifier worker: pid {first} ended" in (instance / "run.log").read_text()
+    assert "[supervisor] notifier worker: pid" in (instance / "celery" / "notifier.log").read_text()
+    assert _pids(instance, "reports") and len(_pids(instance, "reports")) == 1  # the other one ran on
+    wait_for(lambda: _ready_count(instance, "notifier") >= 2, timeout=120, interval=0.2,
+             message="the restarted worker to be ready")
+
+    case = _register_with_papers(base)
+    wait_for(lambda: json.loads(ga.get("/notificationview/unread"))["unread"] >= 1, timeout=20, interval=0.2,
+             message="ga's unread count after the restart")
+    assert case["case_no"] in ga.get("/notificationview/list/")
