@@ -2,6 +2,7 @@
 each county's supervisors reading their county's rows, sign-ins included."""
 
 import glob
+import json
 import os
 import re
 
@@ -26,6 +27,15 @@ def _rows(page):
         if found:
             rows[int(found.group(1))] = re.sub(r"\s+", " ", re.sub(r"<[^>]+>", " ", match.group(1))).strip()
     return rows
+
+
+def _search_widget(page):
+    """The search form as the page hands it to FAB's script: each column's field (its
+    HTML) and the filters offered for it."""
+    arguments = page.split("new AdminFilters(", 1)[1].split(");", 1)[0].splitlines()
+    _labels, fields, filters, _active = (line.strip().rstrip(",") for line in arguments
+                                         if line.strip().startswith(("{", "[")))
+    return json.loads(fields), json.loads(filters)
 
 
 def _latest(app, username, action):
@@ -54,12 +64,12 @@ def test_the_audit_log_speaks_chinese_not_codes(app, client):
     with app.app_context():
         entries = {e.action: e.id for e in db.session.query(AuditLog).filter_by(case_id=case_id)}
         db.session.remove()
-    rows = _rows(page)
+    rows, table = _rows(page), page.split("<table", 1)[1].split("</table>", 1)[0]
     assert "添加材料 案件材料" in rows[entries["material_added"]]
     assert "办结任务 任务" in rows[entries["task_completed"]] and "待办理 已办结" in rows[entries["task_completed"]]
     assert "登记案件 案件" in rows[entries["case_registered"]]
     for code in ("material_added", "casematerial", "task_completed", "case_registered", ">ready<", ">completed<"):
-        assert code not in page, code
+        assert code not in table, code  # (the search form's choices carry the codes as their values)
     assert not re.search(r">\s*None\s*<", page)
     shown = client.get(f"/auditlogview/show/{entries['case_registered']}").get_data(as_text=True)
     assert "登记案件" in shown and not re.search(r">\s*None\s*<", shown)
@@ -85,6 +95,25 @@ def test_a_failed_sign_in_of_a_known_user_is_seen_in_its_county(app, client):
     login(client, "supervisor")
     rows = _rows(client.get("/auditlogview/list/?psize_AuditLogView=100").get_data(as_text=True))
     assert failed in rows and "登录失败" in rows[failed]
+
+
+def test_the_audit_log_is_searched_by_choosing_an_action_not_by_typing_its_code(app, client):
+    login(client, "ga")
+    client.get("/logout/")
+    client.post("/login/", data={"username": "ga", "password": "wrong"})
+    signed_in, failed = _latest(app, "ga", "login"), _latest(app, "ga", "login_failed")
+    login(client, "supervisor")
+    fields, filters = _search_widget(client.get("/auditlogview/list/").get_data(as_text=True))
+    assert re.search(r'<option value="task_completed">\s*办结任务\s*</option>', fields["action"])
+    assert re.search(r'<option value="casematerial">\s*案件材料\s*</option>', fields["object_type"])
+    assert filters["action"] == filters["object_type"] == ["等于", "不等于"]
+    # The one action chosen: a sign-in is not a failed sign-in (as "starts with" would have it).
+    listed = _listed_ids(client.get("/auditlogview/list/?_flt_0_action=login&psize_AuditLogView=100")
+                         .get_data(as_text=True))
+    assert signed_in in listed and failed not in listed
+    listed = _listed_ids(client.get("/auditlogview/list/?_flt_1_action=login&psize_AuditLogView=100")
+                         .get_data(as_text=True))
+    assert failed in listed and signed_in not in listed
 
 
 def test_a_user_of_two_counties_signs_in_under_their_city(ctx):

@@ -2,8 +2,11 @@
 shown as what they mean (an action, the kind of object, a state), an empty cell as
 nothing."""
 
+from flask_appbuilder.fieldwidgets import Select2Widget
+from flask_appbuilder.models.sqla.filters import FilterEqual, FilterNotEqual, SQLAFilterConverter
 from flask_appbuilder.models.sqla.interface import SQLAInterface
 from flask_babel import lazy_gettext as _l
+from wtforms import SelectField
 
 from app.domain.labels import STATUS_LABELS
 from app.models import AuditLog
@@ -52,8 +55,30 @@ def blank(value):
     return "" if value is None else value
 
 
+# The coded columns are searched by choosing what they mean, never by typing a code.
+CODED_COLUMNS = {"action": ACTION_LABELS, "object_type": OBJECT_LABELS}
+
+
+class AuditFilterConverter(SQLAFilterConverter):
+    """A coded column is searched for one code (is / is not): "starts with" 登录 would
+    also find the failed sign-ins."""
+
+    def convert(self, col_name):
+        if col_name in CODED_COLUMNS:
+            return [flt(col_name, self.datamodel) for flt in (FilterEqual, FilterNotEqual)]
+        return super().convert(col_name)
+
+
+class AuditInterface(SQLAInterface):
+    filter_converter_class = AuditFilterConverter
+
+
+def coded_choice(label, labels):
+    return SelectField(label, choices=list(labels.items()), widget=Select2Widget())
+
+
 class AuditLogView(ScopedModelView):
-    datamodel = SQLAInterface(AuditLog)
+    datamodel = AuditInterface(AuditLog)
     list_title = _l("Audit log")
     show_title = _l("Audit entry")
     base_permissions = ["can_list", "can_show"]
@@ -73,6 +98,10 @@ class AuditLogView(ScopedModelView):
         "to_state": _l("To"),
         "reason": _l("Reason"),
         "detail": _l("Detail"),
+    }
+    search_form_extra_fields = {
+        "action": coded_choice(_l("Action"), ACTION_LABELS),
+        "object_type": coded_choice(_l("Object"), OBJECT_LABELS),
     }
     formatters_columns = {
         "at": business_datetime,
