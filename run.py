@@ -27,9 +27,10 @@ def start_workers(app):
     from app.embedded import Supervised
 
     folder = app.config["CELERY_BROKER_DIR"]
+    env = dict(os.environ, RUN_PY_PID=str(os.getpid()))  # a worker ends itself when run.py is gone
     workers = [
         Supervised(f"{name} worker", [sys.executable, "-m", "celery", *argv], os.path.join(folder, f"{name}.log"),
-                   cwd=os.path.dirname(os.path.abspath(__file__)), say=lambda text: print(text, flush=True)).start()
+                   cwd=os.path.dirname(os.path.abspath(__file__)), env=env, say=lambda text: print(text, flush=True)).start()
         for name, argv in embedded_workers(app.config)
     ]
 

@@ -3,7 +3,8 @@ defaults (a fresh SQLite database, the notifier's worker with beat and the repor
 worker on the broker that needs no server). The window registers a case through the
 API; within seconds ``ga`` sees the new task in the menu's unread count, and 公安's own
 system receives a correctly signed webhook. A worker killed while run.py serves is
-started again, and the next case's notifications arrive."""
+started again, and the next case's notifications arrive; run.py killed outright leaves no
+worker behind."""
 
 import datetime
 import http.cookiejar
@@ -98,8 +99,8 @@ def server(tmp_path):
     for name in WORKERS:  # the latency is measured once the workers are up
         wait_for(lambda name=name: _ready_count(tmp_path, name) >= 1, timeout=120, interval=0.2,
                  message=f"run.py's {name} worker to start")
-    yield base, tmp_path
-    process.send_signal(signal.SIGTERM)
+    yield base, tmp_path, process
+    process.send_signal(signal.SIGTERM)  # (nothing, when a test killed it)
     process.wait(timeout=30)
     log.close()
     # Stopping run.py stops its workers (and beat) too.
@@ -146,7 +147,7 @@ def _register_with_papers(base):
 
 
 def test_run_py_tells_ga_of_a_new_task_within_seconds_and_calls_its_webhook(server, capsys):
-    base, instance = server
+    base, instance, _process = server
     receiver = Receiver(SECRET)
     try:
         with sqlite3.connect(instance / "app.sqlite") as conn:  # what the admin sets on 公安's screen
@@ -190,7 +191,7 @@ def test_run_py_tells_ga_of_a_new_task_within_seconds_and_calls_its_webhook(serv
 
 
 def test_a_worker_killed_while_run_py_serves_is_started_again_and_delivers(server):
-    base, instance = server
+    base, instance, _process = server
     ga = Browser(base)
     ga.login("ga")
     assert json.loads(ga.get("/notificationview/unread"))["unread"] == 0
@@ -209,3 +210,15 @@ def test_a_worker_killed_while_run_py_serves_is_started_again_and_delivers(serve
     wait_for(lambda: json.loads(ga.get("/notificationview/unread"))["unread"] >= 1, timeout=20, interval=0.2,
              message="ga's unread count after the restart")
     assert case["case_no"] in ga.get("/notificationview/list/")
+
+
+def test_run_py_killed_outright_leaves_no_worker_behind(server):
+    _base, instance, process = server
+    workers = [_pids(instance, name)[-1] for name in WORKERS]
+    process.kill()  # SIGKILL: run.py cannot stop its children; they notice it is gone
+    process.wait(timeout=10)
+    for pid in workers:
+        wait_for(lambda pid=pid: not os.path.exists(f"/proc/{pid}") or _zombie(pid), timeout=30,
+                 message=f"worker {pid} to end after run.py was killed")
+    for name in WORKERS:  # a warm shutdown: the worker finished what it held and said so
+        assert "worker: Warm shutdown" in (instance / "celery" / f"{name}.log").read_text(errors="replace")
