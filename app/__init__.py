@@ -42,6 +42,9 @@ def refuse_demo_accounts():
 
 
 def create_app(test_config=None):
+    from app import speedups
+
+    speedups.install()  # what FAB and Flask-Babel redo on every call, done once
     app = Flask(__name__, instance_relative_config=False)
     app.config.from_object("config")
     if test_config:

@@ -137,3 +137,4 @@ def test_the_served_api_description_is_well_formed(client):
         for part in ref.removeprefix("#/").split("/"):
             assert part in node, ref
             node = node[part]
+

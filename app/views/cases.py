@@ -10,9 +10,10 @@ from flask_appbuilder.models.filters import BaseFilter
 from flask_appbuilder.models.sqla.interface import SQLAInterface
 from flask_appbuilder.security.decorators import protect
 from flask_appbuilder.widgets import ListWidget
+from flask_babel import gettext
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
-from markupsafe import Markup
+from markupsafe import Markup, escape
 from sqlalchemy import event
 from sqlalchemy.orm import Session
 
@@ -142,16 +143,19 @@ def request_calendar():
 
 
 def time_left(task):
-    """The work queue's "working days left" cell: negative and marked once overdue."""
+    """The work queue's "working days left" cell: negative and marked once overdue.
+    (Translated at once, not lazily: a lazy label is translated again each time the
+    cell's markup is built and escaped, and this cell is on every row of the queue.)"""
     today = clock.today_cst()
     left = task.working_days_left(request_calendar(), today)
     if left is None:
         return ""
     if task.is_overdue(today):
-        label = _l("Overdue by %(n)s working days", n=-left) if left < 0 else _l("Overdue")
-        return Markup('{} <span class="label label-danger">{}</span>').format(left, label)
+        label = gettext("Overdue by %(n)s working days", n=-left) if left < 0 else gettext("Overdue")
+        return Markup(f'{left:d} <span class="label label-danger">{escape(label)}</span>')  # noqa: S704 (escaped)
     if task.status not in RUNNING:
-        return Markup('{} <span class="label label-default">{}</span>').format(left, _l("Clock stopped"))
+        stopped = escape(gettext("Clock stopped"))
+        return Markup(f'{left:d} <span class="label label-default">{stopped}</span>')  # noqa: S704 (escaped)
     return str(left)
 
 
