@@ -9,9 +9,10 @@ import re
 import pytest
 
 from app.domain import intake, rules
+from app.domain.cases import plan_items
 from app.domain.clock import today_cst
 from app.extensions import db
-from app.models import AuditLog, Case, Item, Task
+from app.models import AuditLog, Case, Item, Region, Task
 from tests.conftest import jwt_headers, login
 from tests.factories import id_number
 
@@ -49,6 +50,10 @@ RULE_TABLE = [
 def test_each_rule_of_the_spec(ctx, facts, expected):
     items = rules.items_for(db.session.query(Item).all(), facts)
     assert {i.code for i in items} == expected
+    # Registration plans from the rules' rows: the same items, in the catalogue's order.
+    county = db.session.query(Region).filter_by(code="361125").one()
+    planned = [item for item, _department in plan_items(db.session, county, facts)]
+    assert planned == items
 
 
 def _needs(code, facts=()):

@@ -2,12 +2,12 @@
 sent to the department of the case's county that handles the item."""
 
 from flask_babel import lazy_gettext as _l
+from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
-from sqlalchemy.orm import selectinload
 
 from app.domain import audit, rules
 from app.domain.clock import today_cst
-from app.models import CaseNumberSequence, Department, Item, Rule, Task
+from app.models import CaseNumberSequence, Department, Fact, Item, Rule, Task
 from app.models.case import CASE_REGISTERED, WAITING
 from app.security.scope import registering_window
 
@@ -42,9 +42,10 @@ def allocate_case_no(session, region, year):
 def plan_items(session, region, fact_codes):
     """The items a case with these facts gets, each with its handling department in
     the case's region. A region lacking a department for an item is a set-up error."""
-    items = rules.items_for(
-        session.query(Item).options(selectinload(Item.rules).joinedload(Rule.fact)).all(), fact_codes
-    )
+    rule_rows = session.execute(select(Rule.item_id, Fact.code).outerjoin(Fact, Rule.fact_id == Fact.id)).all()
+    chosen = rules.item_ids_for(rule_rows, fact_codes)
+    items = sorted(session.query(Item).filter(Item.id.in_(chosen)).all() if chosen else [],
+                   key=lambda item: (item.sort_order, item.code))  # the catalogue's order, as items_for
     departments = {d.code: d for d in session.query(Department).filter_by(region_id=region.id, active=True)}
     plan = []
     for item in items:

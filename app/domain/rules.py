@@ -6,16 +6,29 @@ from dataclasses import dataclass
 IN_SCOPE_CIRCUMSTANCES = ("in_hospital", "outside_hospital", "en_route", "unnatural")
 
 
+def rule_matches(fact_code, facts):
+    """The rule: one without a fact (``None``) always matches, one with a fact matches
+    when the case has that fact."""
+    return fact_code is None or fact_code in facts
+
+
 def items_for(items, fact_codes):
     """The items a deceased with these facts gets. An item applies when any of its
-    rules matches: a rule without a fact always matches, a rule with one matches when
-    the case has that fact. Items keep their catalogue order."""
+    rules matches (``rule_matches``). Items keep their catalogue order."""
     facts = set(fact_codes)
     chosen = [
         item for item in items
-        if any(rule.fact is None or rule.fact.code in facts for rule in item.rules)
+        if any(rule_matches(rule.fact.code if rule.fact is not None else None, facts) for rule in item.rules)
     ]
     return sorted(chosen, key=lambda item: (item.sort_order, item.code))
+
+
+def item_ids_for(rule_rows, fact_codes):
+    """The same choice from the rules alone, as (item id, fact code or None) rows: the
+    ids of the items that apply (registration reads these rows instead of every item
+    with its rules)."""
+    facts = set(fact_codes)
+    return {item_id for item_id, fact_code in rule_rows if rule_matches(fact_code, facts)}
 
 
 @dataclass(frozen=True)
