@@ -35,8 +35,10 @@ def start_workers(app):
     ]
 
     def stop():
+        for worker in workers:  # all told at once, then waited for: their warm shutdowns overlap
+            worker.terminate()
         for worker in workers:
-            worker.stop()
+            worker.wait()
 
     atexit.register(stop)
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))

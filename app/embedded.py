@@ -73,13 +73,24 @@ class Supervised:
     def stop(self, timeout=15.0):
         """SIGTERM to the child's group (a Celery worker finishes what it holds), SIGKILL
         after ``timeout`` seconds; never started again after this."""
+        self.terminate()
+        self.wait(timeout)
+
+    def terminate(self):
+        """The first half of ``stop()``: no more restarts, SIGTERM sent (so that several
+        children can be told at once and then waited for together)."""
         with self._lock:
             self._stopping.set()
             process = self.process
-        if process is None or process.poll() is not None:
+        if process is not None and process.poll() is None:
+            with contextlib.suppress(ProcessLookupError):
+                os.killpg(process.pid, signal.SIGTERM)
+
+    def wait(self, timeout=15.0):
+        """The second half of ``stop()``: the child's end, forced after ``timeout`` seconds."""
+        process = self.process
+        if process is None:
             return
-        with contextlib.suppress(ProcessLookupError):
-            os.killpg(process.pid, signal.SIGTERM)
         try:
             process.wait(timeout=timeout)
         except subprocess.TimeoutExpired:

@@ -86,3 +86,26 @@ def test_stop_kills_a_child_that_ignores_sigterm(tmp_path, said):
     child.stop(timeout=0.5)
     assert child.process.returncode == -9
     assert time.monotonic() - started < 5
+
+
+def test_children_told_together_end_together(tmp_path, said):
+    """run.py stops its workers by telling them all, then waiting: two warm shutdowns of
+    a second each take about a second, not two."""
+    code = ("import signal, sys, time, pathlib; "
+            "signal.signal(signal.SIGTERM, lambda *_: (time.sleep(1.0), sys.exit(0))); "
+            "pathlib.Path(sys.argv[1]).touch(); time.sleep(60)")
+    children = []
+    for name in ("one", "two"):
+        marker = tmp_path / name
+        children.append(Supervised(name, [sys.executable, "-c", code, str(marker)], str(tmp_path / f"{name}.log"),
+                                   say=said.append).start())
+        wait_for(marker.exists, timeout=10, message=f"child {name} to start")
+    started = time.monotonic()
+    for child in children:
+        child.terminate()
+    for child in children:
+        child.wait()
+    took = time.monotonic() - started
+    assert all(child.process.returncode == 0 for child in children)  # each finished its shutdown
+    assert 1.0 <= took < 1.9
+    assert not _delays(said)  # and neither was started again
