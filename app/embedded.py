@@ -67,7 +67,10 @@ class Supervised:
                 log.write(f"[supervisor] {message}\n")
             if self._stopping.wait(delay):
                 return
-            self._spawn()
+            try:
+                self._spawn()
+            except OSError as exc:  # cannot start it now (no memory, no descriptors): try again later
+                self.say(f"{self.name}: could not be started ({exc}).")
             delay = min(delay * 2, self.max_delay)
 
     def stop(self, timeout=15.0):

@@ -109,3 +109,18 @@ def test_children_told_together_end_together(tmp_path, said):
     assert all(child.process.returncode == 0 for child in children)  # each finished its shutdown
     assert 1.0 <= took < 1.9
     assert not _delays(said)  # and neither was started again
+
+
+def test_a_child_that_cannot_be_started_again_is_tried_again_later(tmp_path, said):
+    program = tmp_path / "worker.py"
+    program.write_text("raise SystemExit(1)\n")
+    child = Supervised("test worker", [sys.executable, str(program)], str(tmp_path / "child.log"), first_delay=0.1,
+                       max_delay=0.2, say=said.append).start()
+    try:
+        wait_for(lambda: child.starts >= 2, timeout=10, message="a restart")
+        child.command = [str(tmp_path / "missing-python")]  # the next start fails (OSError)
+        wait_for(lambda: any("could not be started" in line for line in said), timeout=10, message="a failed start")
+        child.command = [sys.executable, "-c", "import time; time.sleep(60)"]  # and then it can start again
+        wait_for(lambda: child.process.poll() is None, timeout=10, message="the start after the failure")
+    finally:
+        child.stop()
