@@ -6,22 +6,14 @@ import re
 
 import pytest
 
-from app.extensions import db
-from app.models import AuditLog
 from tests.browser_support import chromium, served, sign_in
+from tests.test_audit import _latest, _listed_ids
 
 
 @pytest.fixture(scope="module")
 def server(guarded_app):
     with served(guarded_app) as base:
         yield base
-
-
-def _latest(app, action):
-    with app.app_context():
-        entry = db.session.query(AuditLog.id).filter_by(username="ga", action=action).order_by(AuditLog.id.desc()).first()
-        db.session.remove()
-    return entry[0]
 
 
 def test_a_supervisor_finds_the_sign_ins_by_choosing_the_action(guarded_app, server):
@@ -34,7 +26,7 @@ def test_a_supervisor_finds_the_sign_ins_by_choosing_the_action(guarded_app, ser
         page.fill("#password", "not-the-password")
         page.click("input[type=submit], button[type=submit]")
         page.wait_for_load_state()
-        signed_in, failed = _latest(guarded_app, "login"), _latest(guarded_app, "login_failed")
+        signed_in, failed = (_latest(guarded_app, "ga", action) for action in ("login", "login_failed"))
 
         page.context.clear_cookies()
         sign_in(page, server, "supervisor")
@@ -52,7 +44,7 @@ def test_a_supervisor_finds_the_sign_ins_by_choosing_the_action(guarded_app, ser
         page.click("#filter_form button[type=submit]")
         page.wait_for_load_state()
 
-        listed = {int(pk) for pk in re.findall(r"/auditlogview/show/(\d+)", page.content())}
+        listed = _listed_ids(page.content())
         assert signed_in in listed and failed not in listed
         assert "_flt_0_action=login" in page.url
         page.close()
