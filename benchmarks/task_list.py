@@ -12,7 +12,10 @@ database first (the synthetic cases take a while), e.g.::
 
 (Without ``DATABASE_URL`` it uses the SQLite file under ``INSTANCE_DIR``: a smoke run,
 not the target.) Signs in as a demo department clerk (``rs`` by default) through Flask's
-test client and times, in process, after one warm-up request each: the work queue (and
+test client and times the server's side of each request (the WSGI application, from its
+call to its return; the median seen through the test client is printed too),
+with the time spent in the database (every statement, and the COMMIT or ROLLBACK that
+ends each transaction), in process, after one warm-up request each: the work queue (and
 its 已办结 and 即将到期 filters), one task's page and the REST task list, ``--runs``
 times (60 by default, so that the 95th percentile is not simply the slowest run).
 Prints each one's median and p95 in milliseconds against the 100 ms target and its
@@ -42,7 +45,10 @@ def percentile(values, p):
 
 
 class SqlClock:
-    """Sums the time spent in the database (cursor executes) while it is on."""
+    """Sums the time spent in the database while it is on: the statements (cursor
+    executes, which include the BEGIN the driver sends before a transaction's first
+    one) and the COMMIT or ROLLBACK that ends each transaction (the request's session
+    is closed with one: a round trip to the server, like any statement)."""
 
     def __init__(self, engine):
         self.engine, self.total, self._started = engine, 0.0, []
@@ -53,35 +59,77 @@ class SqlClock:
     def _after(self, *_args):
         self.total += time.perf_counter() - self._started.pop()
 
+    def _timed(self, end_transaction):
+        def timed_end(dbapi_connection):
+            started = time.perf_counter()
+            try:
+                return end_transaction(dbapi_connection)
+            finally:
+                self.total += time.perf_counter() - started
+        return timed_end
+
     def __enter__(self):
         event.listen(self.engine, "before_cursor_execute", self._before)
         event.listen(self.engine, "after_cursor_execute", self._after)
+        dialect = self.engine.dialect
+        dialect.do_commit, dialect.do_rollback = self._timed(dialect.do_commit), self._timed(dialect.do_rollback)
         return self
 
     def __exit__(self, *_exc):
         event.remove(self.engine, "before_cursor_execute", self._before)
         event.remove(self.engine, "after_cursor_execute", self._after)
+        del self.engine.dialect.do_commit, self.engine.dialect.do_rollback  # the class's own again
+
+
+class ServerClock:
+    """The server's time for each request: from the call of the application's WSGI
+    entry to its return, by which Flask has written the whole answer (none of these
+    pages streams) and torn the request down: what a WSGI server such as gunicorn
+    spends in the app. The test client's own work, building the request and reading
+    the answer back, is outside it."""
+
+    def __init__(self, app):
+        self.app, self.last = app, None
+
+    def __enter__(self):
+        wsgi_app = self.app.wsgi_app
+
+        def timed_app(environ, start_response):
+            started = time.perf_counter()
+            try:
+                return wsgi_app(environ, start_response)
+            finally:
+                self.last = time.perf_counter() - started
+
+        self.app.wsgi_app = timed_app
+        return self
+
+    def __exit__(self, *_exc):
+        del self.app.wsgi_app  # the class's own again
 
 
 def timed(client, runs, method, url, **kwargs):
-    """Per-request times and the database's share of each, in ms, after one warm-up
-    request; fails on a non-200 answer."""
+    """Per-request server times, the database's share of each and the times seen
+    through the test client, in ms, after one warm-up request; fails on a non-200
+    answer."""
     call = getattr(client, method)
     response = call(url, **kwargs)
     if response.status_code != 200:
         raise SystemExit(f"{method.upper()} {url} answered {response.status_code}")
     with client.application.app_context():
         engine = db.engine
-    times, sql = [], []
-    for _ in range(runs):
-        with SqlClock(engine) as clock:
-            started = time.perf_counter()
-            response = call(url, **kwargs)
-            times.append((time.perf_counter() - started) * 1000)
-        sql.append(clock.total * 1000)
-        if response.status_code != 200:
-            raise SystemExit(f"{method.upper()} {url} answered {response.status_code}")
-    return times, sql
+    times, sql, seen = [], [], []
+    with ServerClock(client.application) as server:
+        for _ in range(runs):
+            with SqlClock(engine) as clock:
+                started = time.perf_counter()
+                response = call(url, **kwargs)
+                seen.append((time.perf_counter() - started) * 1000)
+            times.append(server.last * 1000)
+            sql.append(clock.total * 1000)
+            if response.status_code != 200:
+                raise SystemExit(f"{method.upper()} {url} answered {response.status_code}")
+    return times, sql, seen
 
 
 TARGET_P95_MS = 100.0  # issue 4: under 100 ms p95 each
@@ -91,13 +139,13 @@ TARGET_RATIO = 3.0  # issue 4: the page within 3x the time of its SQL queries
 def report(label, measured):
     """One line: median and p95 against the target, and the page/SQL ratio against 3x.
     Returns whether both targets were met."""
-    times, sql = measured
+    times, sql, seen = measured
     page, database, p95 = statistics.median(times), statistics.median(sql), percentile(times, 95)
     ratio = page / database if database else float("inf")
     p95_ok, ratio_ok = p95 < TARGET_P95_MS, ratio <= TARGET_RATIO
     print(f"{label:<40} median {page:7.1f} ms  p95 {p95:7.1f} ms ({'ok' if p95_ok else 'OVER'} < {TARGET_P95_MS:.0f})"
-          f"  SQL median {database:6.1f} ms  page/SQL {ratio:4.1f}x ({'ok' if ratio_ok else 'OVER'} <= {TARGET_RATIO:.0f}x)"
-          f"  n={len(times)}")
+          f"  SQL median {database:6.1f} ms  page/SQL {ratio:4.2f}x ({'ok' if ratio_ok else 'OVER'} <= {TARGET_RATIO:.0f}x)"
+          f"  via the test client {statistics.median(seen):6.1f} ms  n={len(times)}")
     return p95_ok and ratio_ok
 
 
