@@ -324,3 +324,44 @@ def test_urgings_are_hidden_from_other_departments(app, client, queue):
         assert visible("ga") == visible("yy-ga") == visible("t-yy-supervisor") == 0
         db.session.remove()
     assert "督办RS01" not in login(client, "ga").get(f"/taskview/show/{queue['rs01']}").get_data(as_text=True)
+
+
+def _statements(app, client, url):
+    """The page's text and the SQL statements its request issued."""
+    from sqlalchemy import event
+
+    with app.app_context():
+        engine = db.engine
+    seen = []
+
+    def count(*_args):
+        seen.append(_args[2])
+
+    event.listen(engine, "before_cursor_execute", count)
+    try:
+        page = client.get(url).get_data(as_text=True)
+    finally:
+        event.remove(engine, "before_cursor_execute", count)
+    return page, seen
+
+
+def test_the_queue_reads_its_rows_in_one_query_however_many_items_and_departments(app, client, queue):
+    """The item and department cells (the department named with its county) come with
+    the page's rows, not a query per distinct item or department."""
+    login(client, "supervisor")
+    client.get("/taskview/list/")  # the calendar and the user's first page behind us
+    many, many_sql = _statements(app, client, "/taskview/list/?status=all&psize_TaskView=1000")
+    one, one_sql = _statements(app, client, "/taskview/list/?status=all&item=RS01&psize_TaskView=1000")
+    rows = _rows(many)
+    assert {queue["ga"], queue["rs01"], queue["overdue"]} <= rows.keys()  # GA and RS, RS01 and RS02
+    assert "横峰县公安局" in rows[queue["ga"]] and "RS02" in rows[queue["overdue"]] and "RS01" in rows[queue["rs01"]]
+    assert "企业逝者" in rows[queue["overdue"]]  # the case's cells too
+    assert set(_rows(one)) < set(rows)
+    assert len(many_sql) == len(one_sql), "\n\n".join(many_sql)
+
+
+def test_the_record_count_is_the_number_of_rows(client, queue):
+    for username, args in (("rs", {}), ("rs", {"status": "all"}), ("supervisor", {"due": "overdue"})):
+        page = _list(login(client, username), **args)
+        count = int(re.search(r"<strong>[^<]*:</strong>\s*(\d+)", page).group(1))
+        assert count == len(_rows(page)) > 0, (username, args)

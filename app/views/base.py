@@ -1,8 +1,10 @@
 """Thin bases for generated screens and APIs: they declare, the security package decides."""
 
+from functools import lru_cache
+
 from flask import g
 from flask_appbuilder import ModelRestApi, ModelView
-from flask_babel import format_date, format_datetime
+from flask_babel import format_date, format_datetime, get_locale
 from flask_babel import lazy_gettext as _l
 
 from app.domain.labels import (  # noqa: F401  (re-exported)
@@ -19,7 +21,14 @@ from app.security.scope import check_writable
 
 def business_date(value):
     """A date the Chinese way in ``zh`` (2026年12月3日), the English way in ``en``."""
-    return format_date(value, "long") if value else ""
+    return _long_date(str(get_locale()), value) if value else ""
+
+
+@lru_cache(maxsize=4096)
+def _long_date(locale, value):
+    """A date as Babel writes it long in this locale (the request's: the key only keeps
+    the two apart). Deadlines repeat from row to row and page to page."""
+    return format_date(value, "long")
 
 
 def business_datetime(value):

@@ -10,17 +10,17 @@ from flask_appbuilder.models.filters import BaseFilter
 from flask_appbuilder.models.sqla.interface import SQLAInterface
 from flask_appbuilder.security.decorators import protect
 from flask_appbuilder.widgets import ListWidget
-from flask_babel import gettext
+from flask_babel import get_locale, gettext
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from markupsafe import Markup, escape
 from sqlalchemy import event
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, joinedload, load_only
 
 from app.domain import chain, clock, intake, statistics
 from app.domain.workdays import load_calendar
 from app.extensions import db
-from app.models import CalendarDay, Case, CaseMaterial, Department, Item, Task, TaskUrging
+from app.models import CalendarDay, Case, CaseMaterial, Department, Item, Region, Task, TaskUrging
 from app.models.case import ACCEPTED, OPEN_TASK_STATES, READY, TASK_STATES
 from app.security import personal_data
 from app.security.filters import SCOPED
@@ -145,8 +145,18 @@ def request_calendar():
 def time_left(task):
     """The work queue's "working days left" cell: negative and marked once overdue.
     (Translated at once, not lazily: a lazy label is translated again each time the
-    cell's markup is built and escaped, and this cell is on every row of the queue.)"""
+    cell's markup is built and escaped, and this cell is on every row of the queue.)
+    What it shows depends on the task's state, deadline and stopped clock only: tasks
+    alike on a page share one cell."""
     today = clock.today_cst()
+    key = (task.status, task.deadline, task.supplement_days_left, today, get_locale())
+    written = g.setdefault("_time_left", {}) if has_request_context() else {}
+    if key not in written:
+        written[key] = _time_left(task, today)
+    return written[key]
+
+
+def _time_left(task, today):
     left = task.working_days_left(request_calendar(), today)
     if left is None:
         return ""
@@ -213,8 +223,10 @@ class TaskInterface(SQLAInterface):
 
     def query_count(self, query, filters=None, select_columns=None):
         # The joins FAB adds for the listed columns (case, item, department) are
-        # many-to-one outer joins: they change no count, and cost most of it.
-        return super().query_count(query, filters, select_columns=None)
+        # many-to-one outer joins: they change no count, and cost most of it. The
+        # subquery counted selects the key alone (FAB's selects every task column).
+        counted = self._apply_inner_all(query, filters, select_columns=None, aliases_mapping={})
+        return counted.order_by(None).with_entities(Task.id).count()
 
     def apply_order_by(self, query, order_column, order_direction, aliases_mapping=None,
                        bypass_many_to_many=False, add_pk=False):
@@ -223,6 +235,29 @@ class TaskInterface(SQLAInterface):
             return query.order_by(Task.deadline.asc().nulls_last(), Task.id.asc())
         return super().apply_order_by(query, order_column, order_direction, aliases_mapping,
                                       bypass_many_to_many, add_pk)
+
+
+# How the queue loads its page of tasks: of a task what its cells and row marks read
+# (``time_left``, ``is_overdue``), with the keys and the version the ORM keeps; with it,
+# in the same query, what the cells show of its case, item and department (whose name
+# includes its region's). Built once: the options are the same for every page.
+QUEUE_LOAD = (
+    load_only(Task.case_id, Task.item_id, Task.department_id, Task.status, Task.deadline,
+              Task.supplement_days_left, Task.version),
+    joinedload(Task.case).load_only(Case.case_no, Case.deceased_name),
+    joinedload(Task.item).load_only(Item.code, Item.name),
+    joinedload(Task.department).load_only(Department.name, Department.region_id)
+    .joinedload(Department.region).load_only(Region.name),
+)
+
+
+class TaskQueueInterface(TaskInterface):
+    """The work queue's page of tasks comes with each task's item and department in its
+    one query (``QUEUE_LOAD``), instead of a lazy load per distinct item and department
+    as the cells are written."""
+
+    def apply_all(self, query, *args, **kwargs):
+        return super().apply_all(query, *args, **kwargs).options(*QUEUE_LOAD)
 
 
 def task_page(task):
@@ -247,16 +282,57 @@ def task_page(task):
     )
 
 
+# The queue's columns whose cells depend on their value alone (item, department, state,
+# deadline) and repeat from row to row: each distinct value is formatted once a page.
+QUEUE_REPEATED_COLUMNS = frozenset({"item", "department", "status", "deadline"})
+
+
+def queue_rows(value_columns, pks, include_columns, formatters_columns, today, show_prefix=None, show_title=""):
+    """The work queue's table rows: each cell formatted and escaped as FAB's list does
+    (``{{ formatter(value) }}``), an overdue task's row marked, and with
+    ``show_prefix`` the button to its page. Written in Python, not Jinja: with 25 rows of
+    eight cells, Jinja's per-cell calls were a tenth of the page's time."""
+    show_title = escape(show_title)
+    formatters = [(column, formatters_columns.get(column), column in QUEUE_REPEATED_COLUMNS)
+                  for column in include_columns]
+    written = {}  # (column, value) → its cell, for the values that repeat down the queue
+    rows = []
+    for pk, row in zip(pks, value_columns, strict=True):
+        cells = ['<tr class="danger overdue">' if row["clock"].is_overdue(today) else "<tr>"]
+        if show_prefix is not None:
+            cells.append(
+                '<td><center><div class="btn-group btn-group-xs" style="display: flex;">'
+                f'<a href="{escape(show_prefix)}{escape(pk)}" class="btn btn-sm btn-default" data-toggle="tooltip" '
+                f'rel="tooltip" title="{show_title}"><span class="sr-only">{show_title}</span>'
+                '<i class="fa fa-search"></i></a></div></center></td>'
+            )
+        for column, formatter, repeated in formatters:
+            value = row[column]
+            cell = written.get((column, value)) if repeated else None
+            if cell is None:
+                cell = f"<td>{escape(formatter(value) if formatter else value)}</td>"
+                if repeated:
+                    written[column, value] = cell
+            cells.append(cell)
+        cells.append("</tr>")
+        rows.append("".join(cells))
+    return Markup("\n".join(rows))  # noqa: S704 (every value escaped above)
+
+
 class TaskListWidget(ListWidget):
-    """The work queue's table, without per-row macros (see the template)."""
+    """The work queue's table: FAB's list widget with its rows written by
+    ``queue_rows`` (see the template)."""
 
     template = "task_list_widget.html"
+
+    def __call__(self, **kwargs):
+        return super().__call__(queue_rows=queue_rows, **kwargs)
 
 
 class TaskView(ScopedModelView):
     """The department's work queue (open tasks, most urgent first) and a task's page."""
 
-    datamodel = TaskInterface(Task)
+    datamodel = TaskQueueInterface(Task)
     list_title = _l("Tasks")
     show_title = _l("Task details")
     base_permissions = ["can_list", "can_show", "can_urge"]
