@@ -11,13 +11,38 @@ measured on the work queue and its API (``benchmarks/task_list.py``).
   through three lookups of Flask's ``g`` proxy per ``gettext``: 20 µs a translation,
   some 150 translations a page. The same state is read straight from the application
   context (2-4 µs); what it returns, and when (None outside a context), is unchanged.
+  Each translation then looked its catalogue up by the locale's name, which Babel
+  builds anew each time (``str(locale)``); a request now keeps the catalogue it found
+  for its locale, and looks again when the locale changes (``force_locale``, ``refresh``).
+- FAB's ``Filters`` (a screen's search and its row filters, several per request) builds
+  every column's filter objects from the model each time: about a tenth of a work-queue
+  page. A datamodel now keeps the ones it built: they hold nothing but the column and
+  the datamodel, and the lists handed out are copies, as before.
+- A list's page, page-size and order links (FAB's ``link_page``, ``link_page_size``
+  and ``link_order`` filters) each built the whole URL with ``url_for``: a dozen and
+  more per list page. The
+  page's own path is now built once per request and each link adds its query string
+  the way Werkzeug writes it; where ``url_for`` would read an argument differently
+  (a route variable, one of its own ``_external``-like keywords), it is still used.
+- Every page wrote FAB's menu again: a permission check, a translation and a
+  ``url_for`` per entry. What it shows depends on the user's roles, the language and
+  where the app is mounted, nothing else; for users whose roles are all built in
+  (``FAB_ROLES``, fixed at start) it is written once per such combination and kept.
+  Users with roles kept in the database get it written each time, as before.
+- The page layout asks ``url_for`` for its 18 style sheets and scripts; a static
+  file's URL depends on the file and the mount point only, and is kept.
 """
 
 from types import SimpleNamespace
 
+import flask_babel
 import jsonschema
+from flask import current_app, g, render_template, request, url_for
 from flask.globals import _cv_app
+from flask_login import current_user
 from jsonschema.exceptions import best_match
+from markupsafe import Markup
+from werkzeug.urls import _urlencode  # what url_for writes a query string with (pinned Werkzeug)
 
 
 class CheckedOnceJsonschema:
@@ -52,10 +77,133 @@ def babel_context():
         return ctx.g._flask_babel
 
 
+def kept_translations(get_translations):
+    """``Domain.get_translations`` that keeps, in the request's Babel state, the
+    catalogue found for the request's locale (Flask-Babel finds it by ``str(locale)``,
+    which Babel builds anew on every call)."""
+
+    def translations(domain):
+        ctx = babel_context()
+        if ctx is None:
+            return get_translations(domain)
+        locale = flask_babel.get_locale()
+        kept = ctx.__dict__.setdefault("kept_translations", {})
+        found = kept.get(domain)
+        if found is None or found[0] is not locale:
+            found = kept[domain] = (locale, get_translations(domain))
+        return found[1]
+
+    translations.original = get_translations
+    return translations
+
+
+def kept_filters(get_filters):
+    """``Filters._get_filters`` that builds each column's filter objects once per
+    datamodel (they hold the column and the datamodel only) and hands out copies of
+    the lists, as FAB extends them in place."""
+
+    def filters(self, cols):
+        kept = self.datamodel.__dict__.setdefault("kept_filters", {})
+        key = (self.filter_converter, tuple(cols))
+        built = kept.get(key)
+        if built is None:
+            built = kept[key] = get_filters(self, cols)
+        return {column: list(found) for column, found in built.items()}
+
+    filters.original = get_filters
+    return filters
+
+
+URL_FOR_KEYWORDS = frozenset({"_anchor", "_method", "_scheme", "_external"})
+
+
+def this_url_with(query):
+    """``url_for`` this request's endpoint and route variables with these query
+    arguments (a dict), as FAB's list links call it; the path is built once per
+    request and the query string written as Werkzeug writes it."""
+    rule = request.url_rule
+    if rule is None or rule.defaults or not URL_FOR_KEYWORDS.isdisjoint(query) or not rule.arguments.isdisjoint(query):
+        return url_for(request.endpoint, **{**request.view_args, **query})
+    path = g.get("_list_link_path")
+    if path is None or path[0] != (request.endpoint, request.view_args):
+        path = g._list_link_path = ((request.endpoint, request.view_args), url_for(request.endpoint, **request.view_args))
+    return f"{path[1]}?{_urlencode(query)}" if query else path[1]
+
+
+def list_link(prefix):
+    """FAB's ``link_page``/``link_page_size`` filter: this request's URL with
+    ``<prefix><view name>`` set to the value and every other argument kept (the first
+    of repeated ones, as FAB does), in the same order."""
+
+    def link(value, modelview_name):
+        args = request.args.copy()
+        args[prefix + modelview_name] = value
+        return this_url_with(args.to_dict())
+
+    return link
+
+
+def order_link(column, modelview_name):
+    """FAB's ``link_order`` filter: this request's URL ordered by the column,
+    ascending, or the other way round when it is ordered by a column already."""
+    args = request.args.copy()
+    ordered = ("_oc_" + modelview_name) in args
+    args["_oc_" + modelview_name] = column
+    args["_od_" + modelview_name] = "desc" if ordered and args.get("_od_" + modelview_name) == "asc" else "asc"
+    return this_url_with(args.to_dict())
+
+
+def navbar_menu():
+    """FAB's menu (``navbar_menu_items.html``) as this user sees it, kept per (built-in
+    roles, language, mount point)."""
+    appbuilder = current_app.appbuilder
+    sm = appbuilder.sm
+    names = frozenset(role.name for role in sm.get_user_roles(current_user))
+    if not names <= sm.builtin_roles.keys():
+        return Markup(render_template("navbar_menu_items.html", menu=appbuilder.menu))  # noqa: S704 (a template)
+    kept = current_app.extensions.setdefault("navbar_menu", {})
+    key = (names, str(flask_babel.get_locale()), request.script_root)
+    html = kept.get(key)
+    if html is None:
+        html = kept[key] = Markup(render_template("navbar_menu_items.html", menu=appbuilder.menu))  # noqa: S704
+    return html
+
+
+def static_url_for(url_for):
+    """The layout's ``url_for``, keeping the URLs of static files (``static`` and a
+    blueprint's ``<name>.static`` with only a ``filename``) per mount point."""
+    kept = {}
+
+    def url(endpoint, **values):
+        if (endpoint == "static" or endpoint.endswith(".static")) and values.keys() == {"filename"}:
+            key = (endpoint, values["filename"], request.script_root)
+            found = kept.get(key)
+            if found is None:
+                found = kept[key] = url_for(endpoint, **values)
+            return found
+        return url_for(endpoint, **values)
+
+    return url
+
+
+def install_template_filters(app):
+    """After FAB's own: the faster list links, the kept menu and static URLs."""
+    app.jinja_env.filters["link_page"] = list_link("page_")
+    app.jinja_env.filters["link_page_size"] = list_link("psize_")
+    app.jinja_env.filters["link_order"] = order_link
+    app.jinja_env.globals["navbar_menu"] = navbar_menu
+    if not any(app.url_default_functions.values()):  # nothing rewrites a URL's values
+        app.jinja_env.globals["url_for"] = static_url_for(app.url_for)
+
+
 def install():
     import flask_appbuilder.api
-    import flask_babel
+    from flask_appbuilder.models.filters import Filters
 
     if not isinstance(flask_appbuilder.api.jsonschema, CheckedOnceJsonschema):
         flask_appbuilder.api.jsonschema = CheckedOnceJsonschema()
     flask_babel._get_current_context = babel_context
+    if not hasattr(flask_babel.Domain.get_translations, "original"):
+        flask_babel.Domain.get_translations = kept_translations(flask_babel.Domain.get_translations)
+    if not hasattr(Filters._get_filters, "original"):
+        Filters._get_filters = kept_filters(Filters._get_filters)

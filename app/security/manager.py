@@ -140,6 +140,24 @@ class CaseSecurityManager(SecurityManager):
     rolemodelview = RoleView
     userinfoeditview = NotifyUserInfoEditView
 
+    def __init__(self, appbuilder):
+        super().__init__(appbuilder)
+        self._builtin_access = {}  # (built-in role names, permission, view) → allowed
+
+    def _has_view_access(self, user, permission_name, view_name):
+        """FAB's check, remembered for users whose roles are all built in (``FAB_ROLES``,
+        fixed at start): FAB matches the roles' patterns again on every check, some
+        fifteen times a page for the menu. Roles kept in the database are asked as FAB
+        does."""
+        roles = self.get_user_roles(user)
+        if not all(role.name in self.builtin_roles for role in roles):
+            return super()._has_view_access(user, permission_name, view_name)
+        key = (frozenset(role.name for role in roles), permission_name, view_name)
+        allowed = self._builtin_access.get(key)
+        if allowed is None:
+            allowed = self._builtin_access[key] = super()._has_view_access(user, permission_name, view_name)
+        return allowed
+
     def on_user_login(self, user):
         """Every sign-in (screen or API) is an audit row."""
         super().on_user_login(user)

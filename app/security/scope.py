@@ -249,11 +249,12 @@ def check_writable(row, scope=None):
         raise AccessDenied(_l("You may only write rows of your own department."))
 
 
-def inbox_clause(user_id):
+def inbox_clause(user_id, columns=Notification):
     """A user's inbox: the in-app notifications the worker has delivered to them,
     whatever their roles (an administrator's inbox is theirs too; served by
-    ix_notification_inbox)."""
-    return and_(Notification.user_id == user_id, Notification.channel == IN_APP, Notification.status == SENT)
+    ix_notification_inbox). On the mapped class, or on ``Notification.__table__.c``
+    for a plain statement."""
+    return and_(columns.user_id == user_id, columns.channel == IN_APP, columns.status == SENT)
 
 
 def window_regions(user):
