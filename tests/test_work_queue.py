@@ -8,7 +8,7 @@ from werkzeug.security import generate_password_hash
 
 from app.domain import chain, clock
 from app.extensions import db
-from app.models import AuditLog, Department, DepartmentUser, Material, Region, TaskUrging
+from app.models import AuditLog, Department, DepartmentUser, Item, Material, Region, TaskUrging
 from tests.conftest import DEMO_PASSWORD, login
 from tests.factories import make_case
 
@@ -345,9 +345,14 @@ def _statements(app, client, url):
     return page, seen
 
 
-def test_the_queue_reads_its_rows_in_one_query_however_many_items_and_departments(app, client, queue):
-    """The item and department cells (the department named with its county) come with
-    the page's rows, not a query per distinct item or department."""
+def test_the_queue_reads_its_rows_in_one_query_however_many_items_and_departments(app, client, queue, monkeypatch):
+    """The case cells come with the page's rows and the item and department cells (the
+    department named with its county) from the catalogue's labels: no query per
+    distinct item or department."""
+    from app.views import cases
+
+    for kept in (cases.CATALOGUE_LABELS, cases.DISPLAY_CALENDAR):
+        monkeypatch.setattr(kept, "ttl", 3600.0)  # neither is due to be read again between the pages
     login(client, "supervisor")
     client.get("/taskview/list/")  # the calendar and the user's first page behind us
     many, many_sql = _statements(app, client, "/taskview/list/?status=all&psize_TaskView=1000")
@@ -365,3 +370,46 @@ def test_the_record_count_is_the_number_of_rows(client, queue):
         page = _list(login(client, username), **args)
         count = int(re.search(r"<strong>[^<]*:</strong>\s*(\d+)", page).group(1))
         assert count == len(_rows(page)) > 0, (username, args)
+
+
+@pytest.mark.parametrize("language", ["zh", "en"])
+def test_the_queue_header_is_fabs_list_header(app, language):
+    """Pagination, page size, back and the record count as FAB's ``render_list_header``
+    writes them, for first, middle and last pages of short and long lists."""
+    from app.views.cases import queue_header
+
+    def normal(html):
+        return re.sub(r"> <", "><", re.sub(r"\s+", " ", str(html))).strip()
+
+    fab = app.jinja_env.from_string(
+        "{% import 'appbuilder/general/lib.html' as lib %}"
+        "{{ lib.render_list_header(False, page, page_size, count, None, [], 'TaskView') }}"
+    )
+    cases = [(None, 25, 0), (None, 25, 7), (None, 25, 26), (0, 25, 1000), (3, 25, 1000), (39, 25, 1000),
+             (5, 50, 260), (1, 100, 150), (9, 25, 250), (2, 25, 80)]
+    with app.test_request_context(f"/taskview/list/?status=all&_l_={language}&x=%E4%B8%AD"):
+        for page, page_size, count in cases:
+            expected = normal(fab.render(page=page, page_size=page_size, count=count))
+            assert normal(queue_header(page, page_size, count, "TaskView")) == expected, (page, page_size, count)
+
+
+def test_a_renamed_item_or_department_is_shown_by_its_new_name_at_once(app, client, queue):
+    login(client, "rs")
+    assert "RS02 " in _rows(_list(client))[queue["overdue"]]
+    with app.app_context():
+        item = db.session.query(Item).filter_by(code="RS02").one()
+        department = db.session.query(Department).join(Region).filter(Region.code == "361125",
+                                                                        Department.code == "RS").one()
+        ids, names = (item.id, department.id), (item.name, department.name)
+        item.name, department.name = "改名后的事项", "改名后的人社局"
+        db.session.commit()
+    try:
+        row = _rows(_list(client))[queue["overdue"]]
+        assert "RS02 改名后的事项" in row and "横峰县改名后的人社局" in row
+    finally:
+        with app.app_context():
+            item, department = db.session.get(Item, ids[0]), db.session.get(Department, ids[1])
+            item.name, department.name = names
+            db.session.commit()
+    row = _rows(_list(client))[queue["overdue"]]
+    assert "改名后" not in row and f"RS02 {names[0]}" in row

@@ -8,6 +8,7 @@ from flask_appbuilder.security.forms import UserInfoEdit
 from flask_appbuilder.security.sqla.manager import SecurityManager
 from flask_appbuilder.security.views import RoleModelView, UserDBModelView, UserInfoEditView
 from flask_babel import lazy_gettext as _l
+from sqlalchemy.orm import joinedload
 from wtforms import BooleanField, StringField
 from wtforms.validators import Optional, Regexp, ValidationError
 
@@ -143,6 +144,14 @@ class CaseSecurityManager(SecurityManager):
     def __init__(self, appbuilder):
         super().__init__(appbuilder)
         self._builtin_access = {}  # (built-in role names, permission, view) → allowed
+
+    def get_user_by_id(self, pk):
+        """The signed-in user of each request (screen or API), with the roles, groups and
+        departments every permission check and row filter reads: one statement instead
+        of four (the departments' own, then a lazy load each of the roles and groups)."""
+        return self.session.get(self.user_model, pk, options=[
+            joinedload(DepartmentUser.roles), joinedload(DepartmentUser.groups), joinedload(DepartmentUser.departments),
+        ])
 
     def _has_view_access(self, user, permission_name, view_name):
         """FAB's check, remembered for users whose roles are all built in (``FAB_ROLES``,

@@ -1,6 +1,8 @@
 """Cases and tasks: screens and REST reads, scoped by the one row filter."""
 
+import math
 import time
+from operator import attrgetter
 
 from flask import abort, flash, g, has_request_context, redirect, request, url_for
 from flask_appbuilder import expose, has_access
@@ -14,9 +16,10 @@ from flask_babel import get_locale, gettext
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from markupsafe import Markup, escape
-from sqlalchemy import event
-from sqlalchemy.orm import Session, joinedload, load_only
+from sqlalchemy import event, func, select
+from sqlalchemy.orm import Session, joinedload
 
+from app import speedups
 from app.domain import chain, clock, intake, statistics
 from app.domain.workdays import load_calendar
 from app.extensions import db
@@ -119,27 +122,60 @@ def queue_items():
     return {code: f"{code} {name}" for code, name in items}
 
 
-# The calendar the screens show days left with: read at most every DISPLAY_CALENDAR_TTL
-# seconds per process (and at once after this process changes a calendar day).
-# Deadlines themselves are always computed on the calendar read in their transaction.
-DISPLAY_CALENDAR_TTL = 30.0
-_display_calendar = {"calendar": None, "read_at": 0.0}
+class ShownCache:
+    """Something the screens show that changes rarely, read at most every ``ttl`` seconds
+    per process, and again at once after this process changes a row of ``models``."""
+
+    def __init__(self, load, models, ttl=30.0):
+        self.load, self.models, self.ttl = load, tuple(models), ttl
+        self.value, self.read_at = None, 0.0
+        event.listen(Session, "after_flush", self.forget_changed)
+
+    def forget_changed(self, session, _context):
+        if any(isinstance(obj, self.models) for obj in (*session.new, *session.dirty, *session.deleted)):
+            self.value = None
+
+    def get(self, fresh=False):
+        now = time.monotonic()
+        if fresh or self.value is None or now - self.read_at > self.ttl:
+            self.value, self.read_at = self.load(db.session), now
+        return self.value
 
 
-def _forget_display_calendar(session, _context):
-    if any(isinstance(obj, CalendarDay) for obj in (*session.new, *session.dirty, *session.deleted)):
-        _display_calendar["calendar"] = None
-
-
-event.listen(Session, "after_flush", _forget_display_calendar)
+# The calendar the screens show days left with. Deadlines themselves are always
+# computed on the calendar read in their transaction.
+DISPLAY_CALENDAR = ShownCache(load_calendar, [CalendarDay])
 
 
 def request_calendar():
     """The working-day calendar for showing days left (the work queue's column)."""
-    now = time.monotonic()
-    if _display_calendar["calendar"] is None or now - _display_calendar["read_at"] > DISPLAY_CALENDAR_TTL:
-        _display_calendar.update(calendar=load_calendar(db.session), read_at=now)
-    return _display_calendar["calendar"]
+    return DISPLAY_CALENDAR.get()
+
+
+def _catalogue_labels(session):
+    return {
+        "item_id": {item.id: str(item) for item in session.query(Item)},
+        "department_id": {department.id: str(department)
+                          for department in session.query(Department).options(joinedload(Department.region))},
+    }
+
+
+# What the work queue's item and department cells say (an item's code and name, a
+# department's county and name), by id: the page's query reads no catalogue rows.
+CATALOGUE_LABELS = ShownCache(_catalogue_labels, [Item, Department, Region])
+
+
+def catalogue_label(column):
+    """The formatter of the queue's ``item_id`` or ``department_id`` cell: the row's
+    name, read again if the id is new to this process."""
+
+    def label(row_id):
+        labels = CATALOGUE_LABELS.get()[column]
+        if row_id not in labels:
+            labels = CATALOGUE_LABELS.get(fresh=True)[column]
+        return labels.get(row_id, "")
+
+    return label
 
 
 def time_left(task):
@@ -237,27 +273,34 @@ class TaskInterface(SQLAInterface):
                                       bypass_many_to_many, add_pk)
 
 
-# How the queue loads its page of tasks: of a task what its cells and row marks read
-# (``time_left``, ``is_overdue``), with the keys and the version the ORM keeps; with it,
-# in the same query, what the cells show of its case, item and department (whose name
-# includes its region's). Built once: the options are the same for every page.
-QUEUE_LOAD = (
-    load_only(Task.case_id, Task.item_id, Task.department_id, Task.status, Task.deadline,
-              Task.supplement_days_left, Task.version),
-    joinedload(Task.case).load_only(Case.case_no, Case.deceased_name),
-    joinedload(Task.item).load_only(Item.code, Item.name),
-    joinedload(Task.department).load_only(Department.name, Department.region_id)
-    .joinedload(Department.region).load_only(Region.name),
-)
-
-
 class TaskQueueInterface(TaskInterface):
-    """The work queue's page of tasks comes with each task's item and department in its
-    one query (``QUEUE_LOAD``), instead of a lazy load per distinct item and department
-    as the cells are written."""
+    """The work queue's page of tasks, each with its case (``Task.case`` is joined) in
+    one query; the item and department cells are named from ``CATALOGUE_LABELS``.
+    FAB's filters, order and page are applied to a ``select`` rather than a legacy
+    ``Query``: the ORM spends half as long running it."""
 
-    def apply_all(self, query, *args, **kwargs):
-        return super().apply_all(query, *args, **kwargs).options(*QUEUE_LOAD)
+    def query(self, filters=None, order_column="", order_direction="", page=None, page_size=None,
+              select_columns=None, outer_default_load=False):
+        """FAB's ``query`` for a list without select columns (the screen's): the rows
+        its filters leave, counted, and the page of them in its order. The filters are
+        applied once for both (FAB applies them for each)."""
+        if select_columns:
+            return super().query(filters, order_column, order_direction, page, page_size, select_columns,
+                                 outer_default_load)
+        filtered = self.apply_filters(select(Task), self.get_inner_filters(filters))
+        keys = filtered.with_only_columns(Task.id).subquery()
+        count = self.session.execute(select(func.count()).select_from(keys)).scalar_one()
+        ordered = self.apply_order_by(filtered, order_column, order_direction, aliases_mapping={},
+                                      bypass_many_to_many=True, add_pk=True)
+        statement = self.apply_pagination(ordered, page, page_size)
+        return count, self.session.execute(statement).scalars().all()
+
+    def get_values(self, lst, list_columns):
+        """The rows' cell values, read straight from the attributes (dotted through the
+        case); FAB's own asks each attribute whether it is callable first."""
+        getters = [(column, attrgetter(column)) for column in list_columns]
+        for item in lst:
+            yield {column: getter(item) for column, getter in getters}
 
 
 def task_page(task):
@@ -284,7 +327,7 @@ def task_page(task):
 
 # The queue's columns whose cells depend on their value alone (item, department, state,
 # deadline) and repeat from row to row: each distinct value is formatted once a page.
-QUEUE_REPEATED_COLUMNS = frozenset({"item", "department", "status", "deadline"})
+QUEUE_REPEATED_COLUMNS = frozenset({"item_id", "department_id", "status", "deadline"})
 
 
 def queue_rows(value_columns, pks, include_columns, formatters_columns, today, show_prefix=None, show_title=""):
@@ -319,6 +362,54 @@ def queue_rows(value_columns, pks, include_columns, formatters_columns, today, s
     return Markup("\n".join(rows))  # noqa: S704 (every value escaped above)
 
 
+def queue_header(page, page_size, count, modelview_name):
+    """FAB's list header (``lib.render_list_header`` of a list without add button or
+    actions): pagination, page size, back and the record count, the same markup written
+    in Python (as Jinja macros it was a twentieth of the work queue's time)."""
+    page_link, size_link = speedups.list_link("page_"), speedups.list_link("psize_")
+    page = page or 0
+    pages = math.ceil(count / page_size) if page_size else 0
+    parts = []
+    if pages > 1:
+        low, high = page - 3, page + 3 + 1
+        if low < 0:
+            high -= low
+        if high >= pages:
+            low = low - high + pages
+        low, high = max(low, 0), min(high, pages)
+
+        def item(label, target=None, css=""):
+            attributes = f' class="{css}"' if css else ""
+            href = escape(page_link(target, modelview_name)) if target is not None else "#"
+            return f'<li{attributes}><a href="{href}">{label}</a></li>'
+
+        parts.append('<ul class="pagination pagination-sm" style="display:inherit;">')
+        parts.append(item("&laquo;", 0) if low > 0 else item("&laquo;", css="disabled"))
+        parts.append(item("&lt;", page - 1) if page > 0 else item("&lt;", css="disabled"))
+        for number in range(low, high):
+            parts.append(item(number + 1, css="active") if number == page else item(number + 1, number))
+        parts.append(item("&gt;", page + 1) if page + 1 < pages else item("&gt;", css="disabled"))
+        parts.append(item("&raquo;", pages - 1) if high < pages else item("&raquo;", css="disabled"))
+        parts.append("</ul>")
+        active = ' class="active"'
+        sizes = "".join(
+            f'<li{active if size == page_size else ""}><a href="{escape(size_link(size, modelview_name))}">{size}</a></li>'
+            for size in range(25, 125, 25) if page * size <= count
+        )
+        parts.append(
+            '<div class="btn-group"><button type="button" class="btn btn-default btn-sm dropdown-toggle" '
+            f'data-toggle="dropdown">\n{escape(gettext("Page size"))}<span class="caret"></span></button>'
+            f'<ul class="dropdown-menu" role="menu">{sizes}</ul></div>'
+        )
+    back = escape(gettext("Back"))
+    parts.append(
+        f'<a href="{escape(url_for("UtilView.back"))}" class="btn btn-sm btn-default" data-toggle="tooltip" '
+        f'rel="tooltip" title="{back}"><span class="sr-only">{back}</span><i class="fa fa-arrow-left"></i></a>'
+    )
+    parts.append(f'<div class="pull-right"><strong>{escape(gettext("Record Count"))}:</strong> {count}\n</div>')
+    return Markup("\n".join(parts))  # noqa: S704 (every value escaped above)
+
+
 class TaskListWidget(ListWidget):
     """The work queue's table: FAB's list widget with its rows written by
     ``queue_rows`` (see the template)."""
@@ -326,7 +417,7 @@ class TaskListWidget(ListWidget):
     template = "task_list_widget.html"
 
     def __call__(self, **kwargs):
-        return super().__call__(queue_rows=queue_rows, **kwargs)
+        return super().__call__(queue_rows=queue_rows, queue_header=queue_header, **kwargs)
 
 
 class TaskView(ScopedModelView):
@@ -336,14 +427,19 @@ class TaskView(ScopedModelView):
     list_title = _l("Tasks")
     show_title = _l("Task details")
     base_permissions = ["can_list", "can_show", "can_urge"]
-    list_columns = ["case.case_no", "item", "case.deceased_name", "department", "status", "deadline", "clock"]
+    # The item and department cells are named by id from CATALOGUE_LABELS (no catalogue
+    # row is read for a page).
+    list_columns = ["case.case_no", "item_id", "case.deceased_name", "department_id", "status", "deadline", "clock"]
     show_columns = ["case", "item", "department", "status", "ready_at", "deadline", "result_note"]
     # The state is chosen from the queue's own labelled list (``?status=``), not typed.
     search_columns = ["deadline", "item"]
     order_columns = ["deadline", "status"]
     base_order = ("deadline", "asc")  # most urgent first: overdue, then due soonest
-    label_columns = dict(TASK_LABELS, clock=_l("Working days left"))
+    label_columns = dict(TASK_LABELS, clock=_l("Working days left"), item_id=TASK_LABELS["item"],
+                         department_id=TASK_LABELS["department"])
     formatters_columns = {
+        "item_id": catalogue_label("item_id"),
+        "department_id": catalogue_label("department_id"),
         "status": label_of(STATUS_LABELS),
         "deadline": business_date,
         "ready_at": business_datetime,
