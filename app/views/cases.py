@@ -115,11 +115,12 @@ def queue_items():
     departments handle; every item for those who follow whole cases (a window, a
     region's supervisor or manager, an administrator)."""
     scope = current_scope()
-    items = db.session.query(Item.code, Item.name).order_by(Item.sort_order, Item.code)
+    item, department = Item.__table__.c, Department.__table__.c  # a plain statement: no ORM step
+    items = select(item.code, item.name).order_by(item.sort_order, item.code)
     if not (scope.sees_all or scope.window_ids or scope.region_ids):
-        handled = db.session.query(Department.code).filter(Department.id.in_(scope.department_ids))
-        items = items.filter(Item.department_code.in_(handled.scalar_subquery()))
-    return {code: f"{code} {name}" for code, name in items}
+        handled = select(department.code).where(department.id.in_(scope.department_ids))
+        items = items.where(item.department_code.in_(handled.scalar_subquery()))
+    return {code: f"{code} {name}" for code, name in db.session.connection().execute(items)}
 
 
 class ShownCache:

@@ -63,7 +63,7 @@ UNREAD_COUNT = select(func.count()).select_from(Notification.__table__).where(
 def unread_count(user_id):
     """One COUNT over ix_notification_inbox: the in-app notifications delivered to the
     user (``scope.inbox_clause``) not read yet."""
-    return db.session.execute(UNREAD_COUNT, {"user_id": user_id}).scalar_one()
+    return db.session.connection().execute(UNREAD_COUNT, {"user_id": user_id}).scalar_one()
 
 
 def unread_notifications():
