@@ -121,13 +121,15 @@ def this_url_with(query):
     """``url_for`` this request's endpoint and route variables with these query
     arguments (a dict), as FAB's list links call it; the path is built once per
     request and the query string written as Werkzeug writes it."""
-    rule = request.url_rule
-    if rule is None or rule.defaults or not URL_FOR_KEYWORDS.isdisjoint(query) or not rule.arguments.isdisjoint(query):
-        return url_for(request.endpoint, **{**request.view_args, **query})
-    path = g.get("_list_link_path")
-    if path is None or path[0] != (request.endpoint, request.view_args):
-        path = g._list_link_path = ((request.endpoint, request.view_args), url_for(request.endpoint, **request.view_args))
-    return f"{path[1]}?{_urlencode(query)}" if query else path[1]
+    here = g.get("_list_link_here")
+    if here is None or here[0] is not request.url_rule:
+        rule, endpoint, view_args = request.url_rule, request.endpoint, request.view_args
+        path = url_for(endpoint, **view_args) if rule is not None and not rule.defaults else None
+        here = g._list_link_here = (rule, endpoint, view_args, path, URL_FOR_KEYWORDS | (rule.arguments if rule else set()))
+    _rule, endpoint, view_args, path, read_apart = here
+    if path is None or not read_apart.isdisjoint(query):
+        return url_for(endpoint, **{**view_args, **query})
+    return f"{path}?{_urlencode(query)}" if query else path
 
 
 def list_link(prefix):

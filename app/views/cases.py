@@ -290,7 +290,9 @@ class TaskQueueInterface(TaskInterface):
                                  outer_default_load)
         filtered = self.apply_filters(select(Task), self.get_inner_filters(filters))
         keys = filtered.with_only_columns(Task.id).subquery()
-        count = self.session.execute(select(func.count()).select_from(keys)).scalar_one()
+        # A plain count (no ORM object stands for it) on the session's connection; a
+        # list request has nothing pending to flush first.
+        count = self.session.connection().execute(select(func.count()).select_from(keys)).scalar_one()
         ordered = self.apply_order_by(filtered, order_column, order_direction, aliases_mapping={},
                                       bypass_many_to_many=True, add_pk=True)
         statement = self.apply_pagination(ordered, page, page_size)
