@@ -86,7 +86,7 @@ def create_app(test_config=None):
     from app.security import csrf as csrf_refusal
     from app.views.base import business_date, business_datetime
 
-    speedups.install_template_filters(app)  # FAB's list links, built faster
+    speedups.install_template_filters(app)  # FAB's list links, menu and static URLs, built once
     storage.install(app)  # an upload above MAX_CONTENT_LENGTH: our message, not Werkzeug's page
     csrf_refusal.install(app)  # a form without its token: our message, not Flask-WTF's 400
 

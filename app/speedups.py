@@ -20,10 +20,10 @@ measured on the work queue and its API (``benchmarks/task_list.py``).
   the datamodel, and the lists handed out are copies, as before.
 - A list's page, page-size and order links (FAB's ``link_page``, ``link_page_size``
   and ``link_order`` filters) each built the whole URL with ``url_for``: a dozen and
-  more per list page. The
-  page's own path is now built once per request and each link adds its query string
-  the way Werkzeug writes it; where ``url_for`` would read an argument differently
-  (a route variable, one of its own ``_external``-like keywords), it is still used.
+  more per list page. The page's own path is now built once per request and each link
+  adds its query string the way Werkzeug writes it; where ``url_for`` would read an
+  argument differently (a route variable, one of its own ``_external``-like keywords),
+  it is still used.
 - Every page wrote FAB's menu again: a permission check, a translation and a
   ``url_for`` per entry. What it shows depends on the user's roles, the language and
   where the app is mounted, nothing else; for users whose roles are all built in
@@ -189,7 +189,7 @@ def static_url_for(url_for):
 
 
 def install_template_filters(app):
-    """After FAB's own: the faster list links, the kept menu and static URLs."""
+    """After FAB's own: the list links built faster, the kept menu and static URLs."""
     app.jinja_env.filters["link_page"] = list_link("page_")
     app.jinja_env.filters["link_page_size"] = list_link("psize_")
     app.jinja_env.filters["link_order"] = order_link

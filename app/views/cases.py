@@ -414,8 +414,8 @@ def queue_header(page, page_size, count, modelview_name):
 
 
 class TaskListWidget(ListWidget):
-    """The work queue's table: FAB's list widget with its rows written by
-    ``queue_rows`` (see the template)."""
+    """The work queue's table: FAB's list widget with its header and rows written by
+    ``queue_header`` and ``queue_rows`` (see the template)."""
 
     template = "task_list_widget.html"
 
