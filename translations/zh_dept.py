@@ -34,4 +34,9 @@ ZH = {
     "Case material": "案件材料",
     "Death proof": "死亡证明",
     "Urging": "督办",
+    # FAB's list header, written by the work queue itself (app.views.cases.queue_header):
+    # as FAB's own catalogue says them.
+    "Page size": "显示行数",
+    "Back": "后退",
+    "Record Count": "记录数目",
 }

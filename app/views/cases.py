@@ -399,17 +399,18 @@ def queue_header(page, page_size, count, modelview_name):
             f'<li{active if size == page_size else ""}><a href="{escape(size_link(size, modelview_name))}">{size}</a></li>'
             for size in range(25, 125, 25) if page * size <= count
         )
+        page_size_label = escape(gettext("Page size"))
         parts.append(
             '<div class="btn-group"><button type="button" class="btn btn-default btn-sm dropdown-toggle" '
-            f'data-toggle="dropdown">\n{escape(gettext("Page size"))}<span class="caret"></span></button>'
+            f'data-toggle="dropdown">\n{page_size_label}<span class="caret"></span></button>'
             f'<ul class="dropdown-menu" role="menu">{sizes}</ul></div>'
         )
-    back = escape(gettext("Back"))
+    back, record_count = escape(gettext("Back")), escape(gettext("Record Count"))
     parts.append(
         f'<a href="{escape(url_for("UtilView.back"))}" class="btn btn-sm btn-default" data-toggle="tooltip" '
         f'rel="tooltip" title="{back}"><span class="sr-only">{back}</span><i class="fa fa-arrow-left"></i></a>'
     )
-    parts.append(f'<div class="pull-right"><strong>{escape(gettext("Record Count"))}:</strong> {count}\n</div>')
+    parts.append(f'<div class="pull-right"><strong>{record_count}:</strong> {count}\n</div>')
     return Markup("\n".join(parts))  # noqa: S704 (every value escaped above)
 
 
