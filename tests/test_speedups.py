@@ -93,7 +93,7 @@ def test_each_user_gets_the_menu_of_their_own_roles_whoever_came_first(app, clie
             admin_menu = admin_menu or fresh
     login(client, "ga")
     ga_menu = _menu(client.get(f"/?_l_={language}").get_data(as_text=True))
-    assert "/users/list/" in admin_menu and "/users/list/" not in ga_menu  # the last admin's was kept
+    assert "/users/list/" in admin_menu and "/users/list/" not in ga_menu  # its own, though admin's was kept last
     assert ("任务" if language == "zh" else "Tasks") in ga_menu
 
 
