@@ -12,7 +12,7 @@ from flask_appbuilder.models.filters import BaseFilter
 from flask_appbuilder.models.sqla.interface import SQLAInterface
 from flask_appbuilder.security.decorators import protect
 from flask_appbuilder.widgets import ListWidget
-from flask_babel import get_locale, gettext
+from flask_babel import gettext
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from markupsafe import Markup, escape
@@ -183,17 +183,8 @@ def time_left(task):
     """The work queue's "working days left" cell: negative and marked once overdue.
     (Translated at once, not lazily: a lazy label is translated again each time the
     cell's markup is built and escaped, and this cell is on every row of the queue.)
-    What it shows depends on the task's state, deadline and stopped clock only: tasks
-    alike on a page share one cell."""
+    It depends on the task's state, deadline and stopped clock only (``time_left_key``)."""
     today = clock.today_cst()
-    key = (task.status, task.deadline, task.supplement_days_left, today, get_locale())
-    written = g.setdefault("_time_left", {}) if has_request_context() else {}
-    if key not in written:
-        written[key] = _time_left(task, today)
-    return written[key]
-
-
-def _time_left(task, today):
     left = task.working_days_left(request_calendar(), today)
     if left is None:
         return ""
@@ -328,9 +319,16 @@ def task_page(task):
     )
 
 
-# The queue's columns whose cells depend on their value alone (item, department, state,
-# deadline) and repeat from row to row: each distinct value is formatted once a page.
-QUEUE_REPEATED_COLUMNS = frozenset({"item_id", "department_id", "status", "deadline"})
+def time_left_key(task):
+    """What ``time_left`` reads of a task."""
+    return task.status, task.deadline, task.supplement_days_left
+
+
+# The queue's cells that repeat from row to row, each written once a page: those that
+# depend on their value alone (item, department, state, deadline; None) and the time
+# left, which depends on part of its task.
+QUEUE_REPEATED_COLUMNS = {"item_id": None, "department_id": None, "status": None, "deadline": None,
+                          "clock": time_left_key}
 
 
 def queue_rows(value_columns, pks, include_columns, formatters_columns, today, show_prefix=None, show_title=""):
@@ -339,9 +337,9 @@ def queue_rows(value_columns, pks, include_columns, formatters_columns, today, s
     ``show_prefix`` the button to its page. Written in Python, not Jinja: with 25 rows of
     eight cells, Jinja's per-cell calls were a tenth of the page's time."""
     show_title = escape(show_title)
-    formatters = [(column, formatters_columns.get(column), column in QUEUE_REPEATED_COLUMNS)
-                  for column in include_columns]
-    written = {}  # (column, value) → its cell, for the values that repeat down the queue
+    formatters = [(column, formatters_columns.get(column), column in QUEUE_REPEATED_COLUMNS,
+                   QUEUE_REPEATED_COLUMNS.get(column)) for column in include_columns]
+    written = {}  # (column, key) → its cell, for the cells that repeat down the queue
     rows = []
     for pk, row in zip(pks, value_columns, strict=True):
         cells = ['<tr class="danger overdue">' if row["clock"].is_overdue(today) else "<tr>"]
@@ -352,13 +350,15 @@ def queue_rows(value_columns, pks, include_columns, formatters_columns, today, s
                 f'rel="tooltip" title="{show_title}"><span class="sr-only">{show_title}</span>'
                 '<i class="fa fa-search"></i></a></div></center></td>'
             )
-        for column, formatter, repeated in formatters:
+        for column, formatter, repeated, key_of in formatters:
             value = row[column]
-            cell = written.get((column, value)) if repeated else None
+            if not repeated:
+                cells.append(f"<td>{escape(formatter(value) if formatter else value)}</td>")
+                continue
+            key = (column, key_of(value) if key_of else value)
+            cell = written.get(key)
             if cell is None:
-                cell = f"<td>{escape(formatter(value) if formatter else value)}</td>"
-                if repeated:
-                    written[column, value] = cell
+                cell = written[key] = f"<td>{escape(formatter(value) if formatter else value)}</td>"
             cells.append(cell)
         cells.append("</tr>")
         rows.append("".join(cells))
