@@ -37,7 +37,7 @@ from types import SimpleNamespace
 
 import flask_babel
 import jsonschema
-from flask import current_app, g, render_template, request, url_for
+from flask import current_app, g, request, url_for
 from flask.globals import _cv_app
 from flask_login import current_user
 from jsonschema.exceptions import best_match
@@ -145,6 +145,9 @@ def list_link(prefix):
     return link
 
 
+page_link, page_size_link = list_link("page_"), list_link("psize_")
+
+
 def order_link(column, modelview_name):
     """FAB's ``link_order`` filter: this request's URL ordered by the column,
     ascending, or the other way round when it is ordered by a column already."""
@@ -155,19 +158,36 @@ def order_link(column, modelview_name):
     return this_url_with(args.to_dict())
 
 
+FAB_MENU_TEMPLATE = "appbuilder/navbar_menu.html"
+
+
+def fab_menu_template(app):
+    """FAB's own menu template, read from FAB's blueprint: the app's template of the same
+    name (``{{ navbar_menu() }}``) stands in front of it."""
+    template = app.extensions.get("fab_menu_template")
+    if template is None:
+        source, _filename, _uptodate = app.blueprints["appbuilder"].jinja_loader.get_source(
+            app.jinja_env, FAB_MENU_TEMPLATE)
+        template = app.extensions["fab_menu_template"] = app.jinja_env.from_string(source)
+    return template
+
+
 def navbar_menu():
-    """FAB's menu (``navbar_menu_items.html``) as this user sees it, kept per (built-in
-    roles, language, mount point)."""
-    appbuilder = current_app.appbuilder
+    """FAB's menu as this user sees it, kept per (built-in roles, language, mount point)."""
+    app, appbuilder = current_app, current_app.appbuilder
     sm = appbuilder.sm
+
+    def written():
+        return Markup(fab_menu_template(app).render(menu=appbuilder.menu))  # noqa: S704 (a template)
+
     names = frozenset(role.name for role in sm.get_user_roles(current_user))
     if not names <= sm.builtin_roles.keys():
-        return Markup(render_template("navbar_menu_items.html", menu=appbuilder.menu))  # noqa: S704 (a template)
-    kept = current_app.extensions.setdefault("navbar_menu", {})
+        return written()
+    kept = app.extensions.setdefault("navbar_menu", {})
     key = (names, str(flask_babel.get_locale()), request.script_root)
     html = kept.get(key)
     if html is None:
-        html = kept[key] = Markup(render_template("navbar_menu_items.html", menu=appbuilder.menu))  # noqa: S704
+        html = kept[key] = written()
     return html
 
 
@@ -190,8 +210,8 @@ def static_url_for(url_for):
 
 def install_template_filters(app):
     """After FAB's own: the list links built faster, the kept menu and static URLs."""
-    app.jinja_env.filters["link_page"] = list_link("page_")
-    app.jinja_env.filters["link_page_size"] = list_link("psize_")
+    app.jinja_env.filters["link_page"] = page_link
+    app.jinja_env.filters["link_page_size"] = page_size_link
     app.jinja_env.filters["link_order"] = order_link
     app.jinja_env.globals["navbar_menu"] = navbar_menu
     if not any(app.url_default_functions.values()):  # nothing rewrites a URL's values
