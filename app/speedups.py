@@ -1,4 +1,4 @@
-"""Two things Flask-AppBuilder and Flask-Babel redo on every call that need doing once,
+"""What Flask-AppBuilder and Flask-Babel redo on every call that needs doing once,
 measured on the work queue and its API (``benchmarks/task_list.py``).
 
 - FAB's REST reads validate their ``?q=`` argument (Rison) against a JSON schema with
@@ -31,13 +31,18 @@ measured on the work queue and its API (``benchmarks/task_list.py``).
   Users with roles kept in the database get it written each time, as before.
 - The page layout asks ``url_for`` for its 18 style sheets and scripts; a static
   file's URL depends on the file and the mount point only, and is kept.
+- Every list and page FAB shows pushes its URL on the "back" history it keeps in the
+  session (``update_redirect``), and stores the history again even when that URL was
+  already on top, as on every reload or filter of the work queue: the session counts
+  as changed, and the whole cookie is signed and sent anew. It is stored only when it
+  changes; what it holds is the same.
 """
 
 from types import SimpleNamespace
 
 import flask_babel
 import jsonschema
-from flask import current_app, g, request, url_for
+from flask import current_app, g, request, session, url_for
 from flask.globals import _cv_app
 from flask_login import current_user
 from jsonschema.exceptions import best_match
@@ -218,8 +223,23 @@ def install_template_filters(app):
         app.jinja_env.globals["url_for"] = static_url_for(app.url_for)
 
 
+def kept_redirect(update_redirect):
+    """FAB's ``BaseView.update_redirect`` that leaves the session alone when this URL is
+    already the history's last (FAB's ``Stack`` would not push it again)."""
+
+    def update(self):
+        history = session.get("page_history")
+        if history and history[-1] == request.url:
+            return
+        update_redirect(self)
+
+    update.original = update_redirect
+    return update
+
+
 def install():
     import flask_appbuilder.api
+    from flask_appbuilder.baseviews import BaseView
     from flask_appbuilder.models.filters import Filters
 
     if not isinstance(flask_appbuilder.api.jsonschema, CheckedOnceJsonschema):
@@ -229,3 +249,5 @@ def install():
         flask_babel.Domain.get_translations = kept_translations(flask_babel.Domain.get_translations)
     if not hasattr(Filters._get_filters, "original"):
         Filters._get_filters = kept_filters(Filters._get_filters)
+    if not hasattr(BaseView.update_redirect, "original"):
+        BaseView.update_redirect = kept_redirect(BaseView.update_redirect)

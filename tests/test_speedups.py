@@ -201,3 +201,42 @@ def test_a_request_translates_into_the_language_it_is_switched_to(app):
         with flask_babel.force_locale("en"):
             assert flask_babel.gettext("Overdue") == "Overdue"
         assert flask_babel.gettext("Overdue") == "已超时"
+
+
+def test_the_back_history_is_stored_only_when_it_changes(app, client):
+    _rs_task(app)
+    login(client, "rs")
+    first = client.get("/taskview/list/")
+    assert first.status_code == 200
+    again = client.get("/taskview/list/")  # a reload: the history has this page on top already
+    assert again.status_code == 200 and "Set-Cookie" not in again.headers
+    other = client.get("/taskview/list/?due=soon")
+    assert "Set-Cookie" in other.headers
+    with client.session_transaction() as session:
+        assert session["page_history"][-2:] == ["http://localhost/taskview/list/",
+                                                "http://localhost/taskview/list/?due=soon"]
+    back = client.get("/back")  # FAB's back button still goes to the page before
+    assert back.status_code == 302 and back.headers["Location"].endswith("/taskview/list/")
+
+
+def test_the_signed_in_user_is_read_with_their_roles_and_departments_in_one_statement(app):
+    from sqlalchemy import event
+
+    with app.app_context():
+        rs = db.session.query(DepartmentUser).filter_by(username="rs").one()
+        rs_id, departments, roles = rs.id, [d.code for d in rs.departments], [r.name for r in rs.roles]
+        db.session.remove()
+        statements = []
+        listener = lambda *args: statements.append(args[2])  # noqa: E731
+        event.listen(db.engine, "before_cursor_execute", listener)
+        try:
+            sm = app.appbuilder.sm
+            user = sm.get_user_by_id(str(rs_id))  # as Flask-Login hands it over
+            assert ([d.code for d in user.departments], [r.name for r in user.roles], list(user.groups)) == \
+                (departments, roles, [])
+            assert len([s for s in statements if s.startswith("SELECT")]) == 1  # SQLite's BEGIN aside
+            assert sm.get_user_by_id(10**9) is None
+            assert sm.get_user_by_id("not a number") is None and sm.get_user_by_id(None) is None
+        finally:
+            event.remove(db.engine, "before_cursor_execute", listener)
+            db.session.remove()
