@@ -132,3 +132,18 @@ def test_counting_working_days_agrees_with_walking_the_calendar(calendar):
         start = D(2024, 1, 1) + datetime.timedelta(days=rng.randrange(1200))
         end = start + datetime.timedelta(days=rng.randrange(-800, 800))
         assert calendar.working_days_between(start, end) == walk(start, end), (start, end)
+
+
+def test_a_calendar_remembers_its_counts_up_to_a_bound(calendar, monkeypatch):
+    import app.domain.workdays as workdays
+
+    monkeypatch.setattr(workdays, "_MAX_REMEMBERED", 5)
+    today = D(2026, 9, 30)
+    for days in range(12):
+        end = today + datetime.timedelta(days=days)
+        assert calendar.working_days_between(today, end) == calendar._count_between(today, end)
+        assert calendar.working_days_between(today, end) == calendar._count_between(today, end)  # remembered
+        assert len(calendar._counted) <= 5
+    other = WorkdayCalendar()  # Monday–Friday only: nothing of the first calendar's counts
+    assert other.working_days_between(D(2026, 9, 30), D(2026, 10, 9)) == 7
+    assert calendar.working_days_between(D(2026, 9, 30), D(2026, 10, 9)) == 2

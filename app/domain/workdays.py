@@ -18,6 +18,8 @@ WORKDAY = "workday"
 _ONE_DAY = datetime.timedelta(days=1)
 # Far enough for any limit of the notice (at most 15 + a few weeks of holidays).
 _MAX_SCAN_DAYS = 3660
+# Counts a calendar remembers (``working_days_between``) before it starts afresh.
+_MAX_REMEMBERED = 10_000
 
 
 @dataclass(frozen=True)
@@ -62,9 +64,26 @@ class WorkdayCalendar:
         days = sorted(self.holidays | self.workdays)
         return days, [int(self.is_working_day(d)) - int(d.weekday() < 5) for d in days]
 
+    @cached_property
+    def _counted(self):
+        """(start, end) → working days between, as counted on this calendar so far."""
+        return {}
+
     def working_days_between(self, start, end):
         """Working days after ``start`` up to and including ``end`` (negative if end < start).
-        Counted by whole weeks plus the calendar's exceptions, so a task two years
+        A calendar kept for the screens is asked the same (today, deadline) pairs all
+        day, and remembers its answers (up to ``_MAX_REMEMBERED`` of them)."""
+        counted = self._counted
+        key = (start, end)
+        found = counted.get(key)
+        if found is None:
+            if len(counted) >= _MAX_REMEMBERED:
+                counted.clear()
+            found = counted[key] = self._count_between(start, end)
+        return found
+
+    def _count_between(self, start, end):
+        """Counted by whole weeks plus the calendar's exceptions, so a task two years
         overdue costs no more than one due tomorrow."""
         if end == start:
             return 0

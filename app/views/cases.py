@@ -340,7 +340,12 @@ def queue_rows(value_columns, pks, include_columns, formatters_columns, today, s
     (``{{ formatter(value) }}``), an overdue task's row marked, and with
     ``show_prefix`` the button to its page. Written in Python, not Jinja: with 25 rows of
     eight cells, Jinja's per-cell calls were a tenth of the page's time."""
-    show_title = escape(show_title)
+    if show_prefix is not None:
+        show_title = escape(show_title)
+        button_start = ('<td><center><div class="btn-group btn-group-xs" style="display: flex;">'
+                        f'<a href="{escape(show_prefix)}')
+        button_end = (f'" class="btn btn-sm btn-default" data-toggle="tooltip" rel="tooltip" title="{show_title}">'
+                      f'<span class="sr-only">{show_title}</span><i class="fa fa-search"></i></a></div></center></td>')
     formatters = [(column, formatters_columns.get(column), QUEUE_REPEATED_COLUMNS.get(column))
                   for column in include_columns]
     written = {}  # (column, key) → its cell, for the cells that repeat down the queue
@@ -348,12 +353,7 @@ def queue_rows(value_columns, pks, include_columns, formatters_columns, today, s
     for pk, row in zip(pks, value_columns, strict=True):
         cells = ['<tr class="danger overdue">' if row["clock"].is_overdue(today) else "<tr>"]
         if show_prefix is not None:
-            cells.append(
-                '<td><center><div class="btn-group btn-group-xs" style="display: flex;">'
-                f'<a href="{escape(show_prefix)}{escape(pk)}" class="btn btn-sm btn-default" data-toggle="tooltip" '
-                f'rel="tooltip" title="{show_title}"><span class="sr-only">{show_title}</span>'
-                '<i class="fa fa-search"></i></a></div></center></td>'
-            )
+            cells.append(f"{button_start}{escape(pk)}{button_end}")
         for column, formatter, key_of in formatters:
             value = row[column]
             if key_of is None:
