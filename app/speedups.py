@@ -31,6 +31,12 @@ measured on the work queue and its API (``benchmarks/task_list.py``).
   Users with roles kept in the database get it written each time, as before.
 - The page layout asks ``url_for`` for its 18 style sheets and scripts; a static
   file's URL depends on the file and the mount point only, and is kept.
+- A template's ``{{ _("…") }}`` went through Jinja's i18n extension: the ``_`` alias
+  looks ``gettext`` up in the context and calls it, which calls Flask-Babel's callable,
+  each through ``Context.call``; some 60 translations a work-queue page, 5-7 µs each.
+  ``_`` and ``gettext`` now translate in one call, with the same result: the
+  catalogue's message, as markup when the template escapes, formatted with its
+  variables (always, as Jinja's new-style gettext does: ``%%`` is a percent sign).
 - Every list and page FAB shows pushes its URL on the "back" history it keeps in the
   session (``update_redirect``), and stores the history again even when that URL was
   already on top, as on every reload or filter of the work queue: the session counts
@@ -45,6 +51,7 @@ import jsonschema
 from flask import current_app, g, request, session, url_for
 from flask.globals import _cv_app
 from flask_login import current_user
+from jinja2 import pass_context
 from jsonschema.exceptions import best_match
 from markupsafe import Markup
 from werkzeug.urls import _urlencode  # what url_for writes a query string with (pinned Werkzeug)
@@ -213,12 +220,24 @@ def static_url_for(url_for):
     return url
 
 
+@pass_context
+def template_gettext(context, string, **variables):
+    """Jinja's new-style ``gettext`` over Flask-Babel's callable
+    (``get_translations().ugettext``) in one call; ``_`` is the same."""
+    translated = flask_babel.get_translations().ugettext(string)
+    if context.eval_ctx.autoescape:
+        translated = Markup(translated)  # noqa: S704 (a catalogue message, as Jinja marks it)
+    return translated % variables
+
+
 def install_template_filters(app):
-    """After FAB's own: the list links built faster, the kept menu and static URLs."""
+    """After FAB's and Flask-Babel's own: the list links built faster, the kept menu
+    and static URLs, the one-call translation."""
     app.jinja_env.filters["link_page"] = page_link
     app.jinja_env.filters["link_page_size"] = page_size_link
     app.jinja_env.filters["link_order"] = order_link
     app.jinja_env.globals["navbar_menu"] = navbar_menu
+    app.jinja_env.globals["_"] = app.jinja_env.globals["gettext"] = template_gettext
     if not any(app.url_default_functions.values()):  # nothing rewrites a URL's values
         app.jinja_env.globals["url_for"] = static_url_for(app.url_for)
 

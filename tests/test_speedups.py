@@ -240,3 +240,21 @@ def test_the_signed_in_user_is_read_with_their_roles_and_departments_in_one_stat
         finally:
             event.remove(db.engine, "before_cursor_execute", listener)
             db.session.remove()
+
+
+@pytest.mark.parametrize("language", ["zh", "en"])
+def test_templates_translate_as_jinjas_i18n_does(app, language):
+    import jinja2.ext
+
+    jinjas = jinja2.ext._make_new_gettext(lambda s: flask_babel.get_translations().ugettext(s))
+    source = ('{{ _("Overdue") }}|{{ gettext("Overdue by %(n)s working days", n=n) }}|{{ _("Record Count") }}'
+              '|{{ _("100%% <b>", x=1) }}|{{ _("Overdue by %(n)s working days", n=markup) }}')
+    with app.test_request_context(f"/?_l_={language}"):
+        for autoescape in (True, False):
+            env = app.jinja_env.overlay(autoescape=autoescape)
+            assert env.globals["_"] is env.globals["gettext"]  # ours: one callable for both
+            ours = env.from_string(source).render(n=3, markup="<i>")
+            theirs = env.from_string(source, globals={"_": jinja2.ext._gettext_alias, "gettext": jinjas})
+            assert ours == theirs.render(n=3, markup="<i>")
+        assert app.jinja_env.from_string(source).render(n=3, markup="<i>").split("|")[0] == \
+            ("已超时" if language == "zh" else "Overdue")
