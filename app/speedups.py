@@ -129,10 +129,11 @@ def kept_filters(get_filters):
 URL_FOR_KEYWORDS = frozenset({"_anchor", "_method", "_scheme", "_external"})
 
 
-def this_url_with(query):
+def this_url_with(query, written=None):
     """``url_for`` this request's endpoint and route variables with these query
     arguments (a dict), as FAB's list links call it; the path is built once per
-    request and the query string written as Werkzeug writes it."""
+    request and the query string written as Werkzeug writes it (or as ``written``,
+    the same arguments written already)."""
     here = g.get("_list_link_here")
     if here is None or here[0] is not request.url_rule:
         rule, endpoint, view_args = request.url_rule, request.endpoint, request.view_args
@@ -141,18 +142,37 @@ def this_url_with(query):
     _rule, endpoint, view_args, path, read_apart = here
     if path is None or not read_apart.isdisjoint(query):
         return url_for(endpoint, **{**view_args, **query})
-    return f"{path}?{_urlencode(query)}" if query else path
+    if written is None:
+        written = _urlencode(query)
+    return f"{path}?{written}" if written else path
+
+
+def this_query():
+    """This request's query arguments as FAB's links start from them (the first of
+    repeated ones, in their order), and the same written as a query string: once a
+    request."""
+    kept = g.get("_list_link_query")
+    if kept is None or kept[0] is not request.args:
+        query = request.args.to_dict()
+        kept = g._list_link_query = (request.args, query, _urlencode(query))
+    return kept[1], kept[2]
 
 
 def list_link(prefix):
     """FAB's ``link_page``/``link_page_size`` filter: this request's URL with
     ``<prefix><view name>`` set to the value and every other argument kept (the first
-    of repeated ones, as FAB does), in the same order."""
+    of repeated ones, as FAB does), in the same order. The page's other arguments are
+    written once a request; each link adds its own at the end (where FAB puts a new
+    one), or is written whole when it replaces one already there."""
 
     def link(value, modelview_name):
-        args = request.args.copy()
-        args[prefix + modelview_name] = value
-        return this_url_with(args.to_dict())
+        key = prefix + modelview_name
+        query, written = this_query()
+        linked = {**query, key: value}
+        if key in query or value is None:
+            return this_url_with(linked)
+        own = _urlencode({key: value})
+        return this_url_with(linked, f"{written}&{own}" if written else own)
 
     return link
 
