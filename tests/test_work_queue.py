@@ -413,3 +413,22 @@ def test_a_renamed_item_or_department_is_shown_by_its_new_name_at_once(app, clie
             db.session.commit()
     row = _rows(_list(client))[queue["overdue"]]
     assert "改名后" not in row and f"RS02 {names[0]}" in row
+
+
+def test_the_queue_builds_no_search_form_it_does_not_show_and_fab_url_filters_still_apply(app, client, queue,
+                                                                                          monkeypatch):
+    from app.views.cases import TaskView
+
+    view = next(v for v in app.appbuilder.baseviews if isinstance(v, TaskView))
+    built = []
+    monkeypatch.setattr(view.search_form.form, "refresh", classmethod(lambda cls, *a, **k: built.append(cls)))
+    login(client, "rs")
+    page = _list(client, status="all")
+    assert built == [] and "work-queue-filter" in page  # the queue's own filters are there
+    rs01 = _rows(_list(client, status="all", _flt_0_item=_item_id(app, "RS01")))
+    assert queue["rs01"] in rs01 and queue["overdue"] not in rs01  # FAB's ?_flt_ filter on the item, as before
+
+
+def _item_id(app, code):
+    with app.app_context():
+        return db.session.query(Item.id).filter_by(code=code).scalar()

@@ -418,6 +418,19 @@ def queue_header(page, page_size, count, modelview_name):
     return Markup("\n".join(parts))  # noqa: S704 (every value escaped above)
 
 
+class UnshownSearchForm:
+    """FAB's search form of a list whose template shows its own filters instead (the
+    work queue's ``list_search``): FAB builds the form on every list request for a
+    search widget nothing renders. The form class is kept (``form``); a list request
+    builds nothing."""
+
+    def __init__(self, form):
+        self.form = form
+
+    def refresh(self, *_args, **_kwargs):
+        return None
+
+
 class TaskListWidget(ListWidget):
     """The work queue's table: FAB's list widget with its header and rows written by
     ``queue_header`` and ``queue_rows`` (see the template)."""
@@ -461,6 +474,7 @@ class TaskView(ScopedModelView):
     def __init__(self, **kwargs):
         super().__init__(**kwargs)
         self._queue_filters = self.datamodel.get_filters().add_filter_list([["id", WorkQueueFilter, None]])
+        self.search_form = UnshownSearchForm(self.search_form)  # task_list.html has its own filters
 
     def _get_list_widget(self, filters, **kwargs):
         # Only the list is the work queue: a finished task's page still opens.
