@@ -432,3 +432,26 @@ def test_the_queue_builds_no_search_form_it_does_not_show_and_fab_url_filters_st
 def _item_id(app, code):
     with app.app_context():
         return db.session.query(Item.id).filter_by(code=code).scalar()
+
+
+def test_the_days_left_follow_the_language_the_day_and_the_calendar_at_once(app, client, queue, monkeypatch):
+    """The time-left cells are written once per (language, day, calendar, task clock):
+    another language, another day or a holiday entered shows at once."""
+    from app.models import CalendarDay
+
+    login(client, "rs")
+    assert "超期2个工作日" in _rows(_list(client, _l_="zh"))[queue["overdue"]]
+    assert "Overdue by 2 working days" in _rows(_list(client, _l_="en"))[queue["overdue"]]
+    assert "超期2个工作日" in _rows(_list(client, _l_="zh"))[queue["overdue"]]
+    monkeypatch.setattr(clock, "today_cst", lambda: TODAY + datetime.timedelta(days=1))  # Thursday
+    assert "超期3个工作日" in _rows(_list(client))[queue["overdue"]]
+    assert _rows(_list(client))[queue["soon"]].rstrip().endswith("1")
+    with app.app_context():  # Friday 12-11, the soon task's deadline, made a holiday
+        db.session.add(CalendarDay(day=datetime.date(2026, 12, 11), kind="holiday", name="test"))
+        db.session.commit()
+    try:
+        assert _rows(_list(client))[queue["soon"]].rstrip().endswith("0")
+    finally:
+        with app.app_context():
+            db.session.query(CalendarDay).filter_by(day=datetime.date(2026, 12, 11)).delete()
+            db.session.commit()

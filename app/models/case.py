@@ -164,17 +164,10 @@ class Task(Model):
     __mapper_args__ = {"version_id_col": version}
 
     def working_days_left(self, calendar, today):
-        """Working days until the deadline, negative once it has passed; while a
-        supplement is awaited the clock stands at what was left when it stopped.
-        None for a task without a running limit (waiting, finished)."""
-        if self.status == SUPPLEMENT_REQUESTED:
-            return self.supplement_days_left
-        if self.status not in (READY, ACCEPTED) or self.deadline is None:
-            return None
-        return calendar.working_days_between(today, self.deadline)
+        return working_days_left(self.status, self.deadline, self.supplement_days_left, calendar, today)
 
     def is_overdue(self, today):
-        return self.status in (READY, ACCEPTED) and self.deadline is not None and self.deadline < today
+        return is_overdue(self.status, self.deadline, today)
 
     @property
     def clock(self):
@@ -184,6 +177,21 @@ class Task(Model):
 
     def __repr__(self):
         return f"{self.case.case_no if self.case else ''} {self.item.code if self.item else ''}"
+
+
+def working_days_left(status, deadline, supplement_days_left, calendar, today):
+    """A task's working days until its deadline, negative once it has passed; while a
+    supplement is awaited the clock stands at what was left when it stopped. None for
+    a task without a running limit (waiting, finished)."""
+    if status == SUPPLEMENT_REQUESTED:
+        return supplement_days_left
+    if status not in (READY, ACCEPTED) or deadline is None:
+        return None
+    return calendar.working_days_between(today, deadline)
+
+
+def is_overdue(status, deadline, today):
+    return status in (READY, ACCEPTED) and deadline is not None and deadline < today
 
 
 class CaseMaterial(Model):

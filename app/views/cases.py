@@ -2,6 +2,7 @@
 
 import math
 import time
+from functools import lru_cache
 from operator import attrgetter
 
 from flask import abort, flash, g, has_request_context, redirect, request, url_for
@@ -12,7 +13,7 @@ from flask_appbuilder.models.filters import BaseFilter
 from flask_appbuilder.models.sqla.interface import SQLAInterface
 from flask_appbuilder.security.decorators import protect
 from flask_appbuilder.widgets import ListWidget
-from flask_babel import gettext
+from flask_babel import get_locale, gettext
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from markupsafe import Markup, escape
@@ -24,7 +25,7 @@ from app.domain import chain, clock, intake, statistics
 from app.domain.workdays import load_calendar
 from app.extensions import db
 from app.models import CalendarDay, Case, CaseMaterial, Department, Item, Region, Task, TaskUrging
-from app.models.case import ACCEPTED, OPEN_TASK_STATES, READY, TASK_STATES
+from app.models.case import ACCEPTED, OPEN_TASK_STATES, READY, TASK_STATES, is_overdue, working_days_left
 from app.security import personal_data
 from app.security.filters import SCOPED
 from app.security.scope import current_scope, scope_query
@@ -181,17 +182,23 @@ def catalogue_label(column):
 
 def time_left(task):
     """The work queue's "working days left" cell: negative and marked once overdue.
-    (Translated at once, not lazily: a lazy label is translated again each time the
-    cell's markup is built and escaped, and this cell is on every row of the queue.)
-    It depends on the task's state, deadline and stopped clock only (``time_left_key``)."""
-    today = clock.today_cst()
-    left = task.working_days_left(request_calendar(), today)
+    It depends on the task's state, deadline and stopped clock only (``time_left_key``),
+    with today, the calendar and the language: written once for each of those."""
+    return _time_left(str(get_locale()), clock.today_cst(), request_calendar(), *time_left_key(task))
+
+
+@lru_cache(maxsize=4096)
+def _time_left(_locale, today, calendar, status, deadline, supplement_days_left):
+    """``time_left`` in the request's language (``_locale`` only keeps the languages'
+    cells apart). Translated at once, not lazily: a lazy label is translated again each
+    time the cell's markup is built and escaped."""
+    left = working_days_left(status, deadline, supplement_days_left, calendar, today)
     if left is None:
         return ""
-    if task.is_overdue(today):
+    if is_overdue(status, deadline, today):
         label = gettext("Overdue by %(n)s working days", n=-left) if left < 0 else gettext("Overdue")
         return Markup(f'{left:d} <span class="label label-danger">{escape(label)}</span>')  # noqa: S704 (escaped)
-    if task.status not in RUNNING:
+    if status not in RUNNING:
         stopped = escape(gettext("Clock stopped"))
         return Markup(f'{left:d} <span class="label label-default">{stopped}</span>')  # noqa: S704 (escaped)
     return str(left)
