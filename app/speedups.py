@@ -89,6 +89,20 @@ def babel_context():
         return ctx.g._flask_babel
 
 
+def locale_name():
+    """``str(flask_babel.get_locale())``, kept in the request's Babel state for the
+    locale it was found for (Babel writes the name anew on every ``str``): the work
+    queue asks it for every date and time-left cell."""
+    locale = flask_babel.get_locale()
+    ctx = babel_context()
+    if ctx is None:
+        return str(locale)
+    kept = ctx.__dict__.get("locale_name")
+    if kept is None or kept[0] is not locale:
+        kept = ctx.locale_name = (locale, str(locale))
+    return kept[1]
+
+
 def kept_translations(get_translations):
     """``Domain.get_translations`` that keeps, in the request's Babel state, the
     catalogue found for the request's locale (Flask-Babel finds it by ``str(locale)``,
@@ -216,7 +230,7 @@ def navbar_menu():
     if not names <= sm.builtin_roles.keys():
         return written()
     kept = app.extensions.setdefault("navbar_menu", {})
-    key = (names, str(flask_babel.get_locale()), request.script_root)
+    key = (names, locale_name(), request.script_root)
     html = kept.get(key)
     if html is None:
         html = kept[key] = written()

@@ -3,6 +3,7 @@ a user sees: FAB's REST lists validate ``?q=`` as before (same answers, same mes
 with their schema checked once; Flask-Babel translates into each request's own language,
 and outside any request as before."""
 
+import datetime
 import re
 from types import SimpleNamespace
 
@@ -196,11 +197,18 @@ def test_static_urls_are_those_url_for_writes(app):
 
 
 def test_a_request_translates_into_the_language_it_is_switched_to(app):
+    from app.speedups import locale_name
+
     with app.test_request_context("/?_l_=zh"):
-        assert flask_babel.gettext("Overdue") == "已超时"
+        assert flask_babel.gettext("Overdue") == "已超时" and locale_name() == "zh"
         with flask_babel.force_locale("en"):
-            assert flask_babel.gettext("Overdue") == "Overdue"
-        assert flask_babel.gettext("Overdue") == "已超时"
+            assert flask_babel.gettext("Overdue") == "Overdue" and locale_name() == "en"
+        assert flask_babel.gettext("Overdue") == "已超时" and locale_name() == "zh"
+        with flask_babel.force_locale("en"):  # dates too
+            from app.views.base import business_date
+
+            assert business_date(datetime.date(2026, 12, 3)) == "December 3, 2026"
+        assert business_date(datetime.date(2026, 12, 3)) == "2026年12月3日"
 
 
 def test_the_back_history_is_stored_only_when_it_changes(app, client):

@@ -13,7 +13,7 @@ from flask_appbuilder.models.filters import BaseFilter
 from flask_appbuilder.models.sqla.interface import SQLAInterface
 from flask_appbuilder.security.decorators import protect
 from flask_appbuilder.widgets import ListWidget
-from flask_babel import get_locale, gettext
+from flask_babel import gettext
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from markupsafe import Markup, escape
@@ -184,7 +184,7 @@ def time_left(task):
     """The work queue's "working days left" cell: negative and marked once overdue.
     It depends on the task's state, deadline and stopped clock only (``time_left_key``),
     with today, the calendar and the language: written once for each of those."""
-    return _time_left(str(get_locale()), clock.today_cst(), request_calendar(), *time_left_key(task))
+    return _time_left(speedups.locale_name(), clock.today_cst(), request_calendar(), *time_left_key(task))
 
 
 @lru_cache(maxsize=4096)
