@@ -17,7 +17,7 @@ from flask_babel import gettext
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from markupsafe import Markup, escape
-from sqlalchemy import event, func, select
+from sqlalchemy import bindparam, event, func, select
 from sqlalchemy.orm import Session, joinedload
 
 from app import speedups
@@ -111,17 +111,25 @@ def queue_choice(args):
     return (status if status in STATUS_CHOICES else "", due if due in DUE_WINDOWS else "", days)
 
 
+_item, _department = Item.__table__.c, Department.__table__.c  # plain statements: no ORM step
+# The items of the queue's choice, built once (SQLAlchemy works a statement's cache
+# key out once per statement object): every item, or those of some departments.
+ALL_ITEMS = select(_item.code, _item.name).order_by(_item.sort_order, _item.code)
+DEPARTMENTS_ITEMS = ALL_ITEMS.where(_item.department_code.in_(
+    select(_department.code).where(_department.id.in_(bindparam("department_ids", expanding=True))).scalar_subquery()
+))
+
+
 def queue_items():
     """The items a user's work queue can be narrowed to (``?item=``): those its
     departments handle; every item for those who follow whole cases (a window, a
     region's supervisor or manager, an administrator)."""
     scope = current_scope()
-    item, department = Item.__table__.c, Department.__table__.c  # a plain statement: no ORM step
-    items = select(item.code, item.name).order_by(item.sort_order, item.code)
-    if not (scope.sees_all or scope.window_ids or scope.region_ids):
-        handled = select(department.code).where(department.id.in_(scope.department_ids))
-        items = items.where(item.department_code.in_(handled.scalar_subquery()))
-    return {code: f"{code} {name}" for code, name in db.session.connection().execute(items)}
+    if scope.sees_all or scope.window_ids or scope.region_ids:
+        rows = db.session.connection().execute(ALL_ITEMS)
+    else:
+        rows = db.session.connection().execute(DEPARTMENTS_ITEMS, {"department_ids": list(scope.department_ids)})
+    return {code: f"{code} {name}" for code, name in rows}
 
 
 class ShownCache:
