@@ -18,7 +18,7 @@ from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from markupsafe import Markup, escape
 from sqlalchemy import bindparam, event, func, select
-from sqlalchemy.orm import Session, joinedload
+from sqlalchemy.orm import Session, aliased, joinedload
 
 from app import speedups
 from app.domain import chain, clock, intake, statistics
@@ -280,11 +280,30 @@ class TaskInterface(SQLAInterface):
                                       bypass_many_to_many, add_pk)
 
 
+# The queue's row of a task: its cells' columns, read as plain rows (no ORM object is
+# built for a page), each list column by what it is read from: a task column, one of its
+# case's, or for the time left, the row itself (``time_left_key`` reads its state,
+# deadline and stopped clock).
+QUEUE_CASE = aliased(Case, name="queue_case")
+QUEUE_ROW_COLUMNS = (Task.id, Task.item_id, Task.department_id, Task.status, Task.deadline,
+                     Task.supplement_days_left, QUEUE_CASE.case_no, QUEUE_CASE.deceased_name)
+QUEUE_CELLS = {
+    "case.case_no": attrgetter("case_no"),
+    "case.deceased_name": attrgetter("deceased_name"),
+    "item_id": attrgetter("item_id"),
+    "department_id": attrgetter("department_id"),
+    "status": attrgetter("status"),
+    "deadline": attrgetter("deadline"),
+    "clock": lambda row: row,
+}
+
+
 class TaskQueueInterface(TaskInterface):
-    """The work queue's page of tasks, each with its case (``Task.case`` is joined) in
-    one query; the item and department cells are named from ``CATALOGUE_LABELS``.
-    FAB's filters, order and page are applied to a ``select`` rather than a legacy
-    ``Query``: the ORM spends half as long running it."""
+    """The work queue's page of tasks as rows of ``QUEUE_ROW_COLUMNS`` (each with its
+    case's number and name, joined), in one query; the item and department cells are
+    named from ``CATALOGUE_LABELS``. FAB's filters, order and page are applied to a
+    ``select`` rather than a legacy ``Query``, and the page is read as rows: the ORM
+    spent more time building 50 objects than the database spent finding them."""
 
     def query(self, filters=None, order_column="", order_direction="", page=None, page_size=None,
               select_columns=None, outer_default_load=False):
@@ -298,18 +317,19 @@ class TaskQueueInterface(TaskInterface):
         keys = filtered.with_only_columns(Task.id).subquery()
         # A plain count (no ORM object stands for it) on the session's connection; a
         # list request has nothing pending to flush first.
-        count = self.session.connection().execute(select(func.count()).select_from(keys)).scalar_one()
+        connection = self.session.connection()
+        count = connection.execute(select(func.count()).select_from(keys)).scalar_one()
         ordered = self.apply_order_by(filtered, order_column, order_direction, aliases_mapping={},
                                       bypass_many_to_many=True, add_pk=True)
-        statement = self.apply_pagination(ordered, page, page_size)
-        return count, self.session.execute(statement).scalars().all()
+        page_of = self.apply_pagination(ordered, page, page_size)
+        statement = page_of.with_only_columns(*QUEUE_ROW_COLUMNS).join(QUEUE_CASE, QUEUE_CASE.id == Task.case_id)
+        return count, connection.execute(statement).all()
 
     def get_values(self, lst, list_columns):
-        """The rows' cell values, read straight from the attributes (dotted through the
-        case); FAB's own asks each attribute whether it is callable first."""
-        getters = [(column, attrgetter(column)) for column in list_columns]
-        for item in lst:
-            yield {column: getter(item) for column, getter in getters}
+        """The rows' cell values (see ``QUEUE_CELLS``)."""
+        getters = [(column, QUEUE_CELLS[column]) for column in list_columns]
+        for row in lst:
+            yield {column: getter(row) for column, getter in getters}
 
 
 def task_page(task):
@@ -366,7 +386,8 @@ def queue_rows(value_columns, pks, include_columns, formatters_columns, today, s
     written = {}  # (column, key) → its cell, for the cells that repeat down the queue
     rows = []
     for pk, row in zip(pks, value_columns, strict=True):
-        cells = ['<tr class="danger overdue">' if row["clock"].is_overdue(today) else "<tr>"]
+        task = row["clock"]
+        cells = ['<tr class="danger overdue">' if is_overdue(task.status, task.deadline, today) else "<tr>"]
         if show_prefix is not None:
             cells.append(f"{button_start}{escape(pk)}{button_end}")
         for column, formatter, key_of in formatters:
