@@ -113,6 +113,35 @@ def test_clerk_sees_only_own_departments_open_tasks(client, queue):
         assert queue[key] not in rows, key
 
 
+def test_a_clerk_moved_to_another_department_sees_its_queue_on_the_next_page(app, client, queue):
+    """The row filter is kept per scope, not per user: a clerk whose departments an
+    administrator changes sees the new department's tasks, and no longer the old one's,
+    on the next request."""
+    def move_to(code):
+        with app.app_context():
+            user = db.session.query(DepartmentUser).filter_by(username="t-mover").one_or_none()
+            hengfeng = db.session.query(Region).filter_by(code="361125").one()
+            department = db.session.query(Department).filter_by(region_id=hengfeng.id, code=code).one()
+            if user is None:
+                db.session.add(DepartmentUser(
+                    username="t-mover", first_name="mover", last_name="clerk", email="mover@test.invalid",
+                    active=True, password=generate_password_hash(DEMO_PASSWORD, method="pbkdf2:sha256:1000"),
+                    roles=[app.appbuilder.sm.find_role("Clerk")], departments=[department],
+                ))
+            else:
+                user.departments = [department]
+            db.session.commit()
+            db.session.remove()
+
+    move_to("RS")
+    login(client, "t-mover")
+    rows = _rows(_list(client))
+    assert queue["overdue"] in rows and queue["ga"] not in rows
+    move_to("GA")
+    rows = _rows(_list(client))
+    assert queue["ga"] in rows and queue["overdue"] not in rows and queue["rs01"] not in rows
+
+
 def test_days_left_count_working_days_and_overdue_rows_are_marked(client, queue):
     page = _list(login(client, "rs"))
     rows = _rows(page)

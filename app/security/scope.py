@@ -5,6 +5,7 @@ an administrator, and a user without a known role sees nothing.
 """
 
 from dataclasses import dataclass, field
+from functools import lru_cache
 
 from flask import g, has_request_context
 from flask_babel import lazy_gettext as _l
@@ -160,9 +161,12 @@ def _case_material_clause(scope):
     return or_(*clauses) if clauses else false()
 
 
+@lru_cache(maxsize=1024)
 def visibility_clause(model, scope):
     """A WHERE clause restricting ``model`` to the rows ``scope`` may see, or None for
-    no restriction."""
+    no restriction. It depends on the two alone (a scope is a frozen value, computed
+    for each request from the user's roles and departments as they are then): the
+    clause is built once for each, not on every page."""
     if scope.sees_all:
         return None
     if scope.is_empty:

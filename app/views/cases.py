@@ -80,6 +80,9 @@ TASK_LABELS = {
 
 
 RUNNING = (READY, ACCEPTED)  # the states in which a task's clock runs
+# The queue's state conditions, built once (they are the same on every page).
+IS_OPEN = Task.status.in_(OPEN_TASK_STATES)
+IS_RUNNING = Task.status.in_(RUNNING)
 
 # The status choice of the work queue (``?status=``): its open tasks by default; a state
 # lists the tasks in it, finished ones included; ``all`` lists every state.
@@ -223,18 +226,18 @@ class WorkQueueFilter(BaseFilter):
 
     def apply(self, query, value):
         if not has_request_context():
-            return query.filter(Task.status.in_(OPEN_TASK_STATES))
+            return query.filter(IS_OPEN)
         behind = statistics.figure_filter(request.args)
         if behind is not None:
             return query.filter(behind)
         status, due, days = queue_choice(request.args)
         if status == "":
-            query = query.filter(Task.status.in_(OPEN_TASK_STATES))
+            query = query.filter(IS_OPEN)
         elif status != ALL_STATES:
             query = query.filter(Task.status == status)
         today = clock.today_cst()
         if due:
-            query = query.filter(Task.status.in_(RUNNING))
+            query = query.filter(IS_RUNNING)
         if due == "today":
             query = query.filter(Task.deadline == today)
         elif due == "soon":
