@@ -169,12 +169,6 @@ class Task(Model):
     def is_overdue(self, today):
         return is_overdue(self.status, self.deadline, today)
 
-    @property
-    def clock(self):
-        """The task as the work queue's "time left" column (the view formats it with
-        the request's calendar)."""
-        return self
-
     def __repr__(self):
         return f"{self.case.case_no if self.case else ''} {self.item.code if self.item else ''}"
 
