@@ -484,3 +484,32 @@ def test_the_days_left_follow_the_language_the_day_and_the_calendar_at_once(app,
         with app.app_context():
             db.session.query(CalendarDay).filter_by(day=datetime.date(2026, 12, 11)).delete()
             db.session.commit()
+
+
+def test_the_queue_filters_follow_the_day_and_the_calendar_though_its_statements_are_kept(app, client, queue,
+                                                                                            monkeypatch):
+    """The queue's statements are kept per user, scope, day, calendar and arguments: the
+    same request the next day, or after a holiday is entered, lists what is due then."""
+    from app.models import CalendarDay
+
+    login(client, "rs")
+    due_today = set(_rows(_list(client, due="today")))
+    assert queue["today"] in due_today and queue["soon"] not in due_today
+    assert set(_rows(_list(client, due="today"))) == due_today  # again, from the kept statements
+    monkeypatch.setattr(clock, "today_cst", lambda: datetime.date(2026, 12, 11))  # Friday: the soon task's day
+    due_friday = set(_rows(_list(client, due="today")))
+    assert queue["soon"] in due_friday and queue["today"] not in due_friday
+    monkeypatch.setattr(clock, "today_cst", lambda: TODAY)
+    # Wednesday: "soon" within two working days reaches Friday 12-11 ...
+    assert queue["soon"] in set(_rows(_list(client, due="soon", days=2)))
+    with app.app_context():  # ... until Thursday 12-10 is a holiday: then it reaches Friday only
+        db.session.add(CalendarDay(day=datetime.date(2026, 12, 10), kind="holiday", name="test"))
+        db.session.commit()
+    try:
+        within_one = set(_rows(_list(client, due="soon", days=1)))
+        assert queue["soon"] in within_one and queue["rs01"] not in within_one
+    finally:
+        with app.app_context():  # as the calendar screen deletes a day
+            db.session.delete(db.session.query(CalendarDay).filter_by(day=datetime.date(2026, 12, 10)).one())
+            db.session.commit()
+    assert queue["soon"] not in set(_rows(_list(client, due="soon", days=1)))
