@@ -283,6 +283,10 @@ class TaskInterface(SQLAInterface):
                                       bypass_many_to_many, add_pk)
 
 
+def _the_value(value):
+    return value
+
+
 # The queue's row of a task: its cells' columns, read as plain rows (no ORM object is
 # built for a page), each list column by what it is read from: a task column, one of its
 # case's, or for the time left, the row itself (``time_left_key`` reads its state,
@@ -297,7 +301,7 @@ QUEUE_CELLS = {
     "department_id": attrgetter("department_id"),
     "status": attrgetter("status"),
     "deadline": attrgetter("deadline"),
-    "clock": lambda row: row,
+    "clock": _the_value,
 }
 
 
@@ -415,10 +419,6 @@ def task_page(task):
 def time_left_key(task):
     """What ``time_left`` reads of a task."""
     return task.status, task.deadline, task.supplement_days_left
-
-
-def _the_value(value):
-    return value
 
 
 # The queue's cells that repeat from row to row, each written once a page, by what they
